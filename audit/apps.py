@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The append-only record of lifecycle events."""
+
+    name = "audit"
+    verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects to the enum engine's signals)

@@ -1,0 +1,45 @@
+"""``exhaustive(ChoicesClass, {...})``: a mapping that must cover every non-deprecated member."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .markers import member_state
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class ExhaustiveMapping:
+    """One declared mapping, kept so the ``enums`` system check can verify its coverage."""
+
+    choices_class: type
+    keys: frozenset[str]
+    where: str
+
+    def missing(self) -> list[str]:
+        """Values of non-deprecated members the mapping does not cover, in member order."""
+        return [
+            member.value
+            for member in self.choices_class
+            if not member_state(member.label)[0] and member.value not in self.keys
+        ]
+
+
+registry: list[ExhaustiveMapping] = []
+
+
+def exhaustive(choices_class: type, mapping: Mapping[object, V]) -> dict[str, V]:
+    """Return ``mapping`` keyed by plain values, registered for the exhaustiveness check.
+
+    Code that branches on an enum declares its table with this, so that a value added to the
+    enum later is reported by ``manage.py check`` until the table handles it.
+    """
+    caller = sys._getframe(1)
+    keys = {str(getattr(key, "value", key)): value for key, value in mapping.items()}
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+    registry.append(ExhaustiveMapping(choices_class, frozenset(keys), where))
+    return keys

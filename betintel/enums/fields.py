@@ -1,0 +1,97 @@
+"""``EnumField``: a model field stored in a native PostgreSQL enum type."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from django.db import models
+
+from .markers import member_state
+
+
+def default_type_name(choices_class: type) -> str:
+    """``BetType`` -> ``bet_type_enum``."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", choices_class.__name__)
+    return f"{snake.lower()}_enum"
+
+
+class EnumField(models.CharField):
+    """A column of a PostgreSQL enum type whose values come from a ``TextChoices`` class.
+
+    In code: ``EnumField(BetType, type_name="bet_type_enum")``. In migrations the field is
+    rebuilt from plain data (``type_name``, ``values``, ``deprecated``), so migration files
+    never import the choices class and survive changes to it.
+    """
+
+    description = "A value of the PostgreSQL enum type %(enum_type_name)s"
+
+    def __init__(
+        self,
+        choices_class: type[models.TextChoices] | None = None,
+        type_name: str | None = None,
+        *,
+        values: Iterable[str] | None = None,
+        deprecated: Mapping[str, str | None] | None = None,
+        **kwargs,
+    ) -> None:
+        if choices_class is not None:
+            members = [member for member in choices_class if member.value is not None]
+            values = [member.value for member in members]
+            deprecated = {
+                member.value: member_state(member.label)[1]
+                for member in members
+                if member_state(member.label)[0]
+            }
+            kwargs.setdefault("choices", choices_class.choices)
+            type_name = type_name or default_type_name(choices_class)
+        elif type_name is None or values is None:
+            raise TypeError(
+                "EnumField needs a TextChoices class (EnumField(BetType)), or type_name= and "
+                "values= as migrations give them."
+            )
+        else:
+            values = list(values)
+            kwargs.setdefault("choices", [(value, value) for value in values])
+        kwargs.pop("max_length", None)
+        self.choices_class = choices_class
+        self.enum_type_name = type_name
+        self.enum_values: list[str] = list(values)
+        self.enum_deprecated: dict[str, str | None] = dict(deprecated or {})
+        super().__init__(**kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        kwargs.pop("choices", None)
+        kwargs.pop("max_length", None)
+        if "default" in kwargs:
+            # A member as default would make the migration import the choices class.
+            kwargs["default"] = getattr(kwargs["default"], "value", kwargs["default"])
+        kwargs["type_name"] = self.enum_type_name
+        kwargs["values"] = list(self.enum_values)
+        if self.enum_deprecated:
+            kwargs["deprecated"] = dict(self.enum_deprecated)
+        return name, "betintel.enums.EnumField", args, kwargs
+
+    def db_type(self, connection) -> str:
+        if connection.vendor != "postgresql":
+            return super().db_type(connection)
+        return connection.ops.quote_name(self.enum_type_name)
+
+    def rel_db_type(self, connection) -> str:
+        return self.db_type(connection)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return getattr(value, "value", value)
+
+    def with_enum_state(
+        self, values: Iterable[str], deprecated: Mapping[str, str | None]
+    ) -> EnumField:
+        """A copy of this field (as migration state holds it) with other values/deprecations."""
+        name, path, args, kwargs = self.deconstruct()
+        kwargs["values"] = list(values)
+        kwargs.pop("deprecated", None)
+        if deprecated:
+            kwargs["deprecated"] = dict(deprecated)
+        return EnumField(*args, **kwargs)

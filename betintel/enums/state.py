@@ -1,0 +1,75 @@
+"""Enum types as migration state holds them: derived from the ``EnumField``\\ s of the models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .fields import EnumField
+
+
+@dataclass
+class TypeState:
+    """One enum type in a ``ProjectState``: its values, deprecations and the fields using it."""
+
+    name: str
+    values: list[str]
+    deprecated: dict[str, str | None]
+    fields: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def enum_fields(state) -> Iterator[tuple[str, str, str, EnumField]]:
+    """``(app_label, model_name, field_name, field)`` for every enum field, arrays included."""
+    for (app_label, model_name), model_state in sorted(state.models.items()):
+        for field_name, model_field in model_state.fields.items():
+            enum_field = base_enum_field(model_field)
+            if enum_field is not None:
+                yield app_label, model_name, field_name, enum_field
+
+
+def base_enum_field(model_field) -> EnumField | None:
+    """The ``EnumField`` behind ``model_field`` (itself, or an ArrayField's base), or None."""
+    while model_field is not None and not isinstance(model_field, EnumField):
+        model_field = getattr(model_field, "base_field", None)
+    return model_field
+
+
+def enum_types(state) -> dict[str, TypeState]:
+    """Every enum type the models of ``state`` use, by type name."""
+    types: dict[str, TypeState] = {}
+    for app_label, model_name, field_name, enum_field in enum_fields(state):
+        entry = types.setdefault(
+            enum_field.enum_type_name,
+            TypeState(
+                enum_field.enum_type_name,
+                list(enum_field.enum_values),
+                dict(enum_field.enum_deprecated),
+            ),
+        )
+        entry.fields.append((app_label, model_name, field_name))
+    return types
+
+
+def alter_enum_fields(
+    state,
+    type_name: str,
+    change: Callable[[list[str], dict[str, str | None]], tuple[list[str], dict]],
+) -> None:
+    """Rewrite every field of ``type_name`` in ``state`` with ``change(values, deprecated)``."""
+    for app_label, model_name, field_name, enum_field in list(enum_fields(state)):
+        if enum_field.enum_type_name != type_name:
+            continue
+        values, deprecated = change(list(enum_field.enum_values), dict(enum_field.enum_deprecated))
+        model_state = state.models[app_label, model_name]
+        outer = model_state.fields[field_name]
+        replaced = _replace_base(outer, enum_field.with_enum_state(values, deprecated))
+        state.alter_field(app_label, model_name, field_name, replaced, preserve_default=True)
+
+
+def _replace_base(outer, new_enum_field: EnumField):
+    """``outer`` with its ``EnumField`` swapped for ``new_enum_field`` (through ArrayFields)."""
+    if isinstance(outer, EnumField):
+        return new_enum_field
+    name, path, args, kwargs = outer.deconstruct()
+    kwargs["base_field"] = _replace_base(outer.base_field, new_enum_field)
+    return outer.__class__(*args, **kwargs)
