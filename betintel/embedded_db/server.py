@@ -67,8 +67,11 @@ def ensure_database(server: EmbeddedServer, name: str, user: str) -> None:
     with psycopg.connect(
         host=server.host, port=server.port, user=user, dbname="postgres", autocommit=True
     ) as conn:
+        # Processes starting together (runserver and its reloader, parallel tests) would race
+        # on CREATE DATABASE; the advisory lock makes the check-then-create atomic.
+        conn.execute("SELECT pg_advisory_lock(hashtext('betintel.embedded_db.create'))")
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists:
             return
-        with contextlib.suppress(errors.DuplicateDatabase):  # another process was first
+        with contextlib.suppress(errors.DuplicateDatabase):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
