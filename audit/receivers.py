@@ -38,16 +38,23 @@ class PendingEntry:
     details: dict
 
 
+#: Entries whose change has committed but which the database cannot take yet.
 _pending: list[PendingEntry] = []
 
 
 @receiver(enum_changed, dispatch_uid="audit.enum_changed")
 def record_enum_change(sender, action, type_name, value, details, using, **kwargs) -> None:
-    """Queue one audit entry for an enum operation; write it once the transaction commits."""
+    """Write one audit entry for an enum operation once its transaction commits."""
     subject = f"{type_name}.{value}" if value is not None else type_name
     message = f"{action.replace('_', ' ').capitalize()}: {subject} ({details['direction']})"
-    _pending.append(PendingEntry(using, ACTIONS[action], message, details))
-    transaction.on_commit(lambda: flush_pending(using), using=using)
+    entry = PendingEntry(using, ACTIONS[action], message, details)
+    # Only a committed change is queued: a rolled-back migration leaves no entry behind.
+    transaction.on_commit(lambda: _committed(entry), using=using)
+
+
+def _committed(entry: PendingEntry) -> None:
+    _pending.append(entry)
+    flush_pending(entry.using)
 
 
 @receiver(invalid_enum_value, dispatch_uid="audit.invalid_enum_value")
