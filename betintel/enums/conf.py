@@ -28,3 +28,8 @@ def lock_timeout() -> str:
 def lock_retries() -> int:
     """How often a statement that timed out on a lock is retried (``ENUM_LOCK_RETRIES``, 5)."""
     return max(0, int(getattr(settings, "ENUM_LOCK_RETRIES", 5)))
+
+
+def exact_count_limit() -> int:
+    """Tables estimated above this many rows get planner estimates, not counts (1,000,000)."""
+    return max(0, int(getattr(settings, "ENUM_EXACT_COUNT_LIMIT", 1_000_000)))
