@@ -1,0 +1,433 @@
+"""Realistic demo bets, generated in memory and written to ``bets_bet`` with PostgreSQL COPY."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+
+from django.db import connections
+from django.db.models import TextChoices
+from psycopg import sql
+
+from betintel.enums.conf import feature_flags
+from betintel.enums.markers import member_state
+
+from .models import Bet, BetStatus, BetType, Sport
+
+#: Columns COPY fills, in the order generated rows hold them.
+COLUMNS = ("sport", "bet_type", "status", "selection", "odds", "stake", "placed_at")
+
+#: How far back demo bets go.
+WINDOW = timedelta(days=180)
+#: Ages below which a bet is usually still open: tonight's games, then this week's fixtures.
+OPEN_WINDOW, RECENT_WINDOW = timedelta(days=2), timedelta(days=14)
+#: Share of settled bets the bookmaker voids (postponed games, non-runners).
+VOID_RATE = 0.03
+#: The bookmaker's margin: a selection at odds ``o`` wins with probability ``1 / (o * MARGIN)``.
+MARGIN = 1.05
+#: Selections (with their odds) prepared per sport and bet type; rows draw from these pools so
+#: that a million rows cost one random lookup each instead of string formatting.
+POOL_SIZE = 1000
+
+
+def writable_values(choices_class: type[TextChoices]) -> tuple[list[str], dict[str, str]]:
+    """The values new rows may hold, and the others with the reason they are left out."""
+    flags = feature_flags()
+    usable: list[str] = []
+    skipped: dict[str, str] = {}
+    for member in choices_class:
+        is_deprecated, replacement, flag = member_state(member.label)
+        if is_deprecated:
+            skipped[member.value] = "deprecated" + (
+                f", replaced by {replacement}" if replacement else ""
+            )
+        elif flag and flag not in flags:
+            skipped[member.value] = (
+                f"feature flag {flag} is off; add it to FEATURE_FLAGS to include it"
+            )
+        else:
+            usable.append(member.value)
+    return usable, skipped
+
+
+@dataclass(frozen=True)
+class SportCatalogue:
+    """What bettors back in one sport: opponents, players and the lines markets are made at."""
+
+    sides: tuple[tuple[str, ...], ...]  # groups of teams (or players) who meet each other
+    spread: tuple[int, int]  # handicaps from lo+.5 to hi+.5
+    total: tuple[int, int, str]  # total lines and what is counted
+    props: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # bet type -> lines
+    players: tuple[str, ...] = ()
+    draw: bool = False
+    weight: int = 10  # share of betting volume
+
+
+CATALOGUES: dict[str, SportCatalogue] = {
+    Sport.SOCCER: SportCatalogue(
+        sides=((
+            "Arsenal", "Aston Villa", "Brighton", "Chelsea", "Everton", "Liverpool",
+            "Manchester City", "Manchester United", "Newcastle United", "Tottenham Hotspur",
+            "West Ham United", "Real Madrid", "Barcelona", "Atletico Madrid", "Bayern Munich",
+            "Borussia Dortmund", "Inter Milan", "AC Milan", "Juventus", "Napoli",
+            "Paris Saint-Germain", "Ajax", "Benfica", "Porto",
+        ),),
+        spread=(0, 2),
+        total=(1, 4, "goals"),
+        props={BetType.PLAYER_ASSISTS: (0, 1, "assists")},
+        players=(
+            "Kevin De Bruyne", "Bruno Fernandes", "Martin Odegaard", "Bukayo Saka",
+            "Mohamed Salah", "Florian Wirtz", "Jamal Musiala", "Lamine Yamal",
+            "Vinicius Junior", "Jude Bellingham", "Antoine Griezmann", "Kylian Mbappe",
+        ),
+        draw=True,
+        weight=35,
+    ),
+    Sport.BASKETBALL: SportCatalogue(
+        sides=((
+            "Boston Celtics", "Brooklyn Nets", "New York Knicks", "Philadelphia 76ers",
+            "Toronto Raptors", "Chicago Bulls", "Cleveland Cavaliers", "Milwaukee Bucks",
+            "Indiana Pacers", "Atlanta Hawks", "Miami Heat", "Orlando Magic", "Denver Nuggets",
+            "Minnesota Timberwolves", "Oklahoma City Thunder", "Golden State Warriors",
+            "Los Angeles Clippers", "Los Angeles Lakers", "Phoenix Suns", "Sacramento Kings",
+            "Dallas Mavericks", "Houston Rockets", "Memphis Grizzlies", "San Antonio Spurs",
+        ),),
+        spread=(1, 14),
+        total=(200, 240, "points"),
+        props={
+            BetType.PLAYER_POINTS: (12, 34, "points"),
+            BetType.PLAYER_ASSISTS: (3, 11, "assists"),
+            BetType.PLAYER_REBOUNDS: (4, 13, "rebounds"),
+        },
+        players=(
+            "LeBron James", "Stephen Curry", "Nikola Jokic", "Giannis Antetokounmpo",
+            "Luka Doncic", "Jayson Tatum", "Shai Gilgeous-Alexander", "Joel Embiid",
+            "Anthony Davis", "Kevin Durant", "Victor Wembanyama", "Domantas Sabonis",
+            "Tyrese Haliburton", "Trae Young", "Jalen Brunson", "Anthony Edwards",
+        ),
+        weight=20,
+    ),
+    Sport.AMERICAN_FOOTBALL: SportCatalogue(
+        sides=((
+            "Kansas City Chiefs", "Buffalo Bills", "Baltimore Ravens", "Cincinnati Bengals",
+            "Philadelphia Eagles", "Dallas Cowboys", "San Francisco 49ers", "Detroit Lions",
+            "Green Bay Packers", "Miami Dolphins", "New York Jets", "Pittsburgh Steelers",
+            "Los Angeles Rams", "Seattle Seahawks", "Houston Texans", "Minnesota Vikings",
+        ),),
+        spread=(1, 10),
+        total=(37, 54, "points"),
+        weight=15,
+    ),
+    Sport.BASEBALL: SportCatalogue(
+        sides=((
+            "New York Yankees", "Boston Red Sox", "Los Angeles Dodgers", "San Francisco Giants",
+            "Chicago Cubs", "St. Louis Cardinals", "Atlanta Braves", "Houston Astros",
+            "Philadelphia Phillies", "Seattle Mariners", "Toronto Blue Jays", "Texas Rangers",
+            "San Diego Padres", "New York Mets",
+        ),),
+        spread=(1, 1),
+        total=(6, 10, "runs"),
+        weight=10,
+    ),
+    Sport.ICE_HOCKEY: SportCatalogue(
+        sides=((
+            "Boston Bruins", "Toronto Maple Leafs", "Montreal Canadiens", "Tampa Bay Lightning",
+            "Florida Panthers", "New York Rangers", "Carolina Hurricanes", "Edmonton Oilers",
+            "Colorado Avalanche", "Vegas Golden Knights", "Dallas Stars", "Vancouver Canucks",
+            "Winnipeg Jets", "Pittsburgh Penguins",
+        ),),
+        spread=(1, 1),
+        total=(5, 6, "goals"),
+        props={
+            BetType.PLAYER_POINTS: (0, 1, "points"),
+            BetType.PLAYER_ASSISTS: (0, 1, "assists"),
+        },
+        players=(
+            "Connor McDavid", "Leon Draisaitl", "Nathan MacKinnon", "Auston Matthews",
+            "Nikita Kucherov", "David Pastrnak", "Artemi Panarin", "Cale Makar",
+            "Sidney Crosby", "Mitch Marner",
+        ),
+        weight=10,
+    ),
+    Sport.TENNIS: SportCatalogue(
+        sides=(
+            (
+                "Carlos Alcaraz", "Jannik Sinner", "Novak Djokovic", "Alexander Zverev",
+                "Daniil Medvedev", "Taylor Fritz", "Casper Ruud", "Holger Rune",
+            ),
+            (
+                "Iga Swiatek", "Aryna Sabalenka", "Coco Gauff", "Elena Rybakina",
+                "Jessica Pegula", "Jasmine Paolini",
+            ),
+        ),
+        spread=(1, 5),
+        total=(19, 38, "games"),
+        weight=10,
+    ),
+}
+
+#: A sport added to ``Sport`` later still gets plausible rows until it has a catalogue.
+GENERIC = SportCatalogue(
+    sides=(tuple(f"Team {letter}" for letter in "ABCDEFGHJKLM"),),
+    spread=(1, 5),
+    total=(2, 9, "points"),
+    players=tuple(f"Player {number}" for number in range(1, 13)),
+)
+#: Share of a sport's volume per kind of market.
+MARKET_WEIGHTS = {BetType.MONEYLINE: 45, BetType.SPREAD: 20, BetType.TOTAL: 20}
+PROP_WEIGHT = 5
+#: Round stakes most bettors type, and the tail of everything else.
+ROUND_STAKES = (5, 10, 10, 10, 20, 20, 25, 50, 50, 100, 200, 500)
+
+
+@dataclass
+class SeedPlan:
+    """Which enum values the demo rows use, and which are left out and why."""
+
+    sports: list[str]
+    bet_types: list[str]
+    statuses: list[str]
+    skipped: dict[str, dict[str, str]]  # field name -> {value: reason}
+    replacements: dict[str, str] = field(default_factory=dict)  # status -> its replacement
+
+    @classmethod
+    def current(
+        cls,
+        sports: type[TextChoices] = Sport,
+        bet_types: type[TextChoices] = BetType,
+        statuses: type[TextChoices] = BetStatus,
+    ) -> SeedPlan:
+        """The plan for the enums as declared now and the feature flags switched on now."""
+        usable_sports, skipped_sports = writable_values(sports)
+        usable_types, skipped_types = writable_values(bet_types)
+        usable_statuses, skipped_statuses = writable_values(statuses)
+        return cls(
+            usable_sports,
+            usable_types,
+            usable_statuses,
+            {"sport": skipped_sports, "bet_type": skipped_types, "status": skipped_statuses},
+            {
+                member.value: member_state(member.label)[1]
+                for member in statuses
+                if member_state(member.label)[1]
+            },
+        )
+
+    def missing(self) -> list[str]:
+        """Fields for which no value at all may be written: seeding is impossible then."""
+        pairs = [("sport", self.sports), ("bet_type", self.bet_types), ("status", self.statuses)]
+        return [name for name, values in pairs if not values]
+
+    def markets(self, sport: str) -> list[str]:
+        """The bet types offered on ``sport``: a type no catalogue knows is offered everywhere."""
+        catalogue = CATALOGUES.get(sport, GENERIC)
+        return [
+            bet_type
+            for bet_type in self.bet_types
+            if bet_type in MARKET_WEIGHTS
+            or bet_type in catalogue.props
+            or not any(bet_type in known.props for known in CATALOGUES.values())
+        ]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One selection at its odds, with the chance it wins."""
+
+    selection: str
+    odds: str
+    win_probability: float
+
+
+def _matchup(rng: random.Random, catalogue: SportCatalogue) -> tuple[str, str]:
+    group = rng.choice(catalogue.sides)
+    home, away = rng.sample(group, 2)
+    return home, away
+
+
+def _line(rng: random.Random, low: int, high: int) -> float:
+    # Half-point lines, so no bet pushes.
+    return rng.randint(low, high) + 0.5
+
+
+def _priced(selection: str, probability: float) -> Quote:
+    odds = min(12.0, max(1.05, 1 / (probability * MARGIN)))
+    return Quote(selection, f"{odds:.2f}", 1 / (odds * MARGIN))
+
+
+def _quote(rng: random.Random, sport: str, bet_type: str) -> Quote:
+    """One realistic selection for ``bet_type`` on ``sport``, priced for its market."""
+    catalogue = CATALOGUES.get(sport, GENERIC)
+    home, away = _matchup(rng, catalogue)
+    if bet_type == BetType.MONEYLINE:
+        if catalogue.draw and rng.random() < 0.25:
+            return _priced(f"Draw ({home} v {away})", rng.uniform(0.21, 0.33))
+        # Favourites and outsiders alike: odds from about 1.05 to 12.
+        return _priced(f"{home} to beat {away}", rng.uniform(0.08, 0.9))
+    if bet_type == BetType.SPREAD:
+        handicap = _line(rng, *catalogue.spread) * rng.choice((-1, 1))
+        return _priced(f"{home} {handicap:+.1f} v {away}", rng.uniform(0.44, 0.55))
+    if bet_type == BetType.TOTAL:
+        low, high, unit = catalogue.total
+        side = rng.choice(("Over", "Under"))
+        selection = f"{side} {_line(rng, low, high)} {unit}: {home} v {away}"
+        return _priced(selection, rng.uniform(0.44, 0.55))
+    if bet_type in catalogue.props:
+        low, high, stat = catalogue.props[bet_type]
+        player = rng.choice(catalogue.players)
+        selection = f"{player} over {_line(rng, low, high)} {stat}"
+        return _priced(selection, rng.uniform(0.3, 0.6))
+    # A bet type added later: name it by its label until it gets a proper market.
+    label = BetType(bet_type).label if bet_type in BetType.values else bet_type
+    subject = rng.choice(catalogue.players) if catalogue.players else home
+    return _priced(f"{subject} - {label} ({home} v {away})", rng.uniform(0.25, 0.6))
+
+
+@dataclass
+class DemoBets:
+    """A generator of demo rows for one plan; counts what it produced."""
+
+    plan: SeedPlan
+    rng: random.Random
+    now: datetime
+    counts: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._pools: dict[tuple[str, str], list[Quote]] = {}
+        # Each market appears on the wheel as often as its share of the volume, so one random
+        # index picks a sport and bet type with realistic frequencies.
+        self._wheel: list[tuple[str, str, list[Quote]]] = []
+        for sport in self.plan.sports:
+            weight = CATALOGUES.get(sport, GENERIC).weight
+            for bet_type in self.plan.markets(sport):
+                pool = [_quote(self.rng, sport, bet_type) for _ in range(POOL_SIZE)]
+                self._pools[sport, bet_type] = pool
+                share = weight * MARKET_WEIGHTS.get(bet_type, PROP_WEIGHT)
+                self._wheel.extend([(sport, bet_type, pool)] * share)
+        if not self._wheel:
+            raise ValueError("No sport offers any writable bet type; nothing can be seeded.")
+        self._stakes = [f"{stake}.00" for stake in ROUND_STAKES] * 60 + [
+            f"{min(5000.0, max(1.0, self.rng.lognormvariate(3.0, 1.0))):.2f}"
+            for _ in range(300)
+        ]
+        self._status = self._status_map()
+
+    def _status_map(self) -> dict[str, str]:
+        # A natural status that may not be written (deprecated) becomes its replacement, else
+        # the first writable one, so the row stays writable.
+        usable = self.plan.statuses
+        mapping = {}
+        for status in BetStatus.values:
+            replacement = self.plan.replacements.get(status)
+            if status in usable:
+                mapping[status] = status
+            elif replacement in usable:
+                mapping[status] = replacement
+            else:
+                mapping[status] = usable[0]
+        return mapping
+
+    def covering(self) -> list[tuple[str, str, str]]:
+        """(sport, bet type, status) triples that together use every planned value once."""
+        pairs: list[tuple[str, str]] = []
+        for bet_type in self.plan.bet_types:
+            sport = next(
+                (s for s in self.plan.sports if bet_type in self.plan.markets(s)), None
+            )
+            if sport is not None:
+                pairs.append((sport, bet_type))
+        for sport in self.plan.sports:
+            if all(s != sport for s, _ in pairs) and self.plan.markets(sport):
+                pairs.append((sport, self.plan.markets(sport)[0]))
+        statuses = self.plan.statuses
+        while len(pairs) < len(statuses):
+            pairs.append(pairs[len(pairs) % len(pairs)])
+        return [(s, t, statuses[i % len(statuses)]) for i, (s, t) in enumerate(pairs)]
+
+    def rows(self, count: int) -> Iterator[tuple]:
+        """``count`` rows in ``COLUMNS`` order; the first ones cover every planned value."""
+        rng, now, counts, stakes = self.rng, self.now, self.counts, self._stakes
+        covering = self.covering()[:count]
+        for sport, bet_type, status in covering:
+            quote = rng.choice(self._pools[sport, bet_type])
+            # Open bets are tonight's; settled ones lie weeks back.
+            age = rng.uniform(0, 1) if status == BetStatus.PENDING else rng.uniform(20, 150)
+            counts[sport, bet_type, status] += 1
+            stake, placed_at = rng.choice(stakes), now - timedelta(days=age)
+            yield sport, bet_type, status, quote.selection, quote.odds, stake, placed_at
+        # The hot loop: locals and plain list indexing, as it runs once per row of a million.
+        random_, status_map = rng.random, self._status
+        wheel, wheel_size = self._wheel, len(self._wheel)
+        window = WINDOW.total_seconds()
+        open_age, recent_age = OPEN_WINDOW.total_seconds(), RECENT_WINDOW.total_seconds()
+        stake_count = len(stakes)
+        for _ in range(count - len(covering)):
+            sport, bet_type, pool = wheel[int(random_() * wheel_size)]
+            quote = pool[int(random_() * POOL_SIZE)]
+            # Skewed towards recent dates: the book grows, and recent bets are most looked at.
+            age = window * random_() ** 1.6
+            pending_rate = 0.9 if age < open_age else 0.12 if age < recent_age else 0.01
+            if random_() < pending_rate:
+                status = BetStatus.PENDING
+            elif random_() < VOID_RATE:
+                status = BetStatus.VOID
+            elif random_() < quote.win_probability:
+                status = BetStatus.WON
+            else:
+                status = BetStatus.LOST
+            status = status_map[status]
+            counts[sport, bet_type, status] += 1
+            stake = stakes[int(random_() * stake_count)]
+            placed_at = now - timedelta(seconds=age)
+            yield sport, bet_type, status, quote.selection, quote.odds, stake, placed_at
+
+    def used(self, position: int) -> list[str]:
+        """Values written so far at ``position`` of (sport, bet type, status), in plan order."""
+        order = (self.plan.sports, self.plan.bet_types, self.plan.statuses)[position]
+        seen = {key[position] for key, number in self.counts.items() if number}
+        return [value for value in order if value in seen]
+
+
+def copy_rows(
+    rows: Iterator[tuple],
+    count: int,
+    on_progress: Callable[[int], None] = lambda done: None,
+    batch_size: int = 10_000,
+    using: str = "default",
+) -> int:
+    """Write up to ``count`` rows to ``bets_bet`` in one COPY, reporting progress per batch."""
+    table = Bet._meta.db_table
+    columns = [Bet._meta.get_field(name).column for name in COLUMNS]
+    # Text format: PostgreSQL casts each label to its enum type, as it would a literal.
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    written = 0
+    with connections[using].cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        write_row = copy.write_row
+        while written < count:
+            batch = 0
+            for row in islice(rows, min(batch_size, count - written)):
+                write_row(row)
+                batch += 1
+            if not batch:
+                break
+            written += batch
+            on_progress(batch)
+    return written
+
+
+def analyze(using: str = "default") -> None:
+    """Refresh the planner statistics of ``bets_bet`` (estimated counts read them)."""
+    statement = sql.SQL("ANALYZE {}").format(sql.Identifier(Bet._meta.db_table))
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement.as_string(cursor.cursor))
+
+
+def existing_count(using: str = "default") -> int:
+    """How many bets the table holds now."""
+    return Bet.objects.using(using).count()
