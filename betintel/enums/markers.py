@@ -38,10 +38,12 @@ def deprecated(label: str | Promise, replacement: str | None = None) -> EnumLabe
 
 
 def flagged(label: str | Promise, *, flag: str) -> EnumLabel:
-    """Mark a member writable only while feature flag ``flag`` is on (``FEATURE_FLAGS``)."""
-    if not flag:
-        raise ValueError("flagged() needs the name of a feature flag, e.g. flag='enable_x'.")
-    return EnumLabel(label, flag=flag)
+    """Mark a member writable only while feature flag ``flag`` is on (``FEATURE_FLAGS``).
+
+    An empty ``flag`` is reported by the ``enums.E009`` system check rather than raised here,
+    so ``manage.py check`` lists it beside every other problem.
+    """
+    return EnumLabel(label, flag=str(flag or "").strip())
 
 
 def member_state(label: object) -> tuple[bool, str | None, str | None]:
