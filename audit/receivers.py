@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models.signals import post_migrate
+from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
 from betintel.enums.signals import enum_changed, invalid_enum_value
@@ -59,15 +60,29 @@ def _committed(entry: PendingEntry) -> None:
 
 @receiver(invalid_enum_value, dispatch_uid="audit.invalid_enum_value")
 def record_invalid_value(sender, model, field, value, reason, type_name, **kwargs) -> None:
-    """Record a refused write of an unknown, deprecated or flag-off value."""
+    """Record a refused write of an unknown, deprecated or flag-off value.
+
+    Written at once, in a savepoint: the refusal is what is being recorded, and failing to
+    record it must never hide the validation error from the user.
+    """
     from .models import AuditAction, AuditLog
 
-    AuditLog.objects.create(
-        action=AuditAction.INVALID_ENUM_VALUE,
-        message=f"Invalid {field} {value!r} refused ({reason})",
-        details={"model": model, "field": field, "value": value, "reason": reason,
-                 "type": type_name},
-    )
+    using = router.db_for_write(AuditLog)
+    try:
+        with transaction.atomic(using=using):
+            AuditLog.objects.using(using).create(
+                action=AuditAction.INVALID_ENUM_VALUE,
+                message=f"Invalid {field} '{value}' refused on {model} ({reason})",
+                details={
+                    "model": model,
+                    "field": field,
+                    "value": value,
+                    "reason": reason,
+                    "type": type_name,
+                },
+            )
+    except (DatabaseError, TransactionManagementError):
+        logger.exception("Could not record the refused %s %r of %s", field, value, model)
 
 
 @receiver(post_migrate, dispatch_uid="audit.flush_after_migrate")

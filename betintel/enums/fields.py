@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from django.db import models
 
 from .markers import member_state
+from .validation import UNKNOWN, holds_unchanged, invalid_value, refusal_reason
 
 
 def default_type_name(choices_class: type) -> str:
@@ -43,6 +44,11 @@ class EnumField(models.CharField):
                 for member in members
                 if member_state(member.label)[0]
             }
+            flags = {
+                member.value: member_state(member.label)[2]
+                for member in members
+                if member_state(member.label)[2] is not None
+            }
             kwargs.setdefault("choices", choices_class.choices)
             type_name = type_name or default_type_name(choices_class)
         elif type_name is None or values is None:
@@ -52,12 +58,15 @@ class EnumField(models.CharField):
             )
         else:
             values = list(values)
+            flags = {}
             kwargs.setdefault("choices", [(value, value) for value in values])
         kwargs.pop("max_length", None)
         self.choices_class = choices_class
         self.enum_type_name = type_name
         self.enum_values: list[str] = list(values)
         self.enum_deprecated: dict[str, str | None] = dict(deprecated or {})
+        #: ``{value: feature flag}`` of the flagged members (known only from a choices class).
+        self.enum_flags: dict[str, str] = flags
         super().__init__(**kwargs)
 
     def deconstruct(self):
@@ -84,6 +93,27 @@ class EnumField(models.CharField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return getattr(value, "value", value)
+
+    def validate(self, value, model_instance) -> None:
+        """Refuse new writes of unknown, deprecated and flag-off values (SPEC §3)."""
+        raw = getattr(value, "value", value)
+        if raw not in self.empty_values:
+            reason = refusal_reason(self, raw)
+            if reason is not None and not (
+                reason != UNKNOWN and holds_unchanged(self, raw, model_instance)
+            ):
+                raise invalid_value(self, raw, reason)
+        super().validate(value, model_instance)
+
+    def formfield(self, **kwargs):
+        """A choice of the writable values (plus the one an existing object holds)."""
+        from .forms import EnumFormField
+
+        kwargs.setdefault("choices_form_class", EnumFormField)
+        form_field = super().formfield(**kwargs)
+        if isinstance(form_field, EnumFormField):
+            form_field.bind(self)
+        return form_field
 
     def with_enum_state(
         self, values: Iterable[str], deprecated: Mapping[str, str | None]

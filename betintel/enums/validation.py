@@ -1,0 +1,96 @@
+"""The write rules of SPEC §3: unknown, deprecated and flag-off values are refused for new writes.
+
+Model validation (``EnumField.validate``), forms and the admin (``forms.EnumFormField``) all
+refuse through :func:`invalid_value`, which logs the refusal at WARNING and announces it with
+``signals.invalid_enum_value`` (the audit app records it). A value an existing row already holds
+is not a new write: saving the row again with it unchanged stays allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import FieldError, ValidationError
+
+from .conf import feature_flags
+from .signals import invalid_enum_value
+
+logger = logging.getLogger("betintel.enums")
+
+UNKNOWN = "unknown"
+DEPRECATED = "deprecated"
+FLAG_OFF = "flag_off"
+
+
+def refusal_reason(field, value: str) -> str | None:
+    """Why a new write of ``value`` to ``field`` is refused (a reason constant), or None."""
+    if value not in field.enum_values:
+        return UNKNOWN
+    if value in field.enum_deprecated:
+        return DEPRECATED
+    flag = field.enum_flags.get(value)
+    if flag is not None and flag not in feature_flags():
+        return FLAG_OFF
+    return None
+
+
+def writable_values(field) -> list[str]:
+    """The values of ``field`` a new write may use right now, in code order."""
+    return [value for value in field.enum_values if refusal_reason(field, value) is None]
+
+
+def holds_unchanged(field, value: str, instance) -> bool:
+    """Whether the saved row behind ``instance`` already holds ``value`` in ``field``."""
+    if instance is None or instance._state.adding or instance.pk is None or field.model is None:
+        return False
+    manager = type(instance)._base_manager.db_manager(instance._state.db)
+    try:
+        stored = (
+            manager.filter(pk=instance.pk).values_list(field.attname, flat=True).first()
+        )
+    except FieldError:
+        return False
+    if isinstance(stored, list):  # the field is an ArrayField's base
+        return value in stored
+    return stored == value
+
+
+def invalid_value(field, value: object, reason: str) -> ValidationError:
+    """Log and announce a refused write; return the ``ValidationError`` to raise."""
+    model = field.model._meta.label if getattr(field, "model", None) is not None else None
+    logger.warning(
+        "Refused %s %r for %s.%s (enum type %s): %s",
+        reason.replace("_", "-"),
+        value,
+        model,
+        field.name,
+        field.enum_type_name,
+        _explain(field, value, reason),
+    )
+    invalid_enum_value.send(
+        sender=field.model if model is not None else type(field),
+        model=model,
+        field=field.name,
+        value=str(value),
+        reason=reason,
+        type_name=field.enum_type_name,
+    )
+    return ValidationError(
+        "Invalid %(field)s '%(value)s': %(why)s",
+        code="invalid_enum_value",
+        params={"field": field.name, "value": value, "why": _explain(field, value, reason)},
+    )
+
+
+def _explain(field, value: object, reason: str) -> str:
+    if reason == DEPRECATED:
+        replacement = field.enum_deprecated.get(value)
+        instead = f"use '{replacement}' instead" if replacement else "choose another value"
+        return f"it is deprecated; {instead}."
+    if reason == FLAG_OFF:
+        return (
+            f"it needs the feature flag {field.enum_flags.get(value)}, which is off "
+            "(FEATURE_FLAGS)."
+        )
+    allowed = ", ".join(writable_values(field)) or "none"
+    return f"it is not a value of {field.enum_type_name}; use one of: {allowed}."
