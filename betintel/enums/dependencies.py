@@ -1,13 +1,28 @@
-"""What depends on an enum type, found from the catalog (pg_depend, pg_attribute)."""
+"""What depends on an enum type, found from the catalog (pg_depend, pg_attribute).
+
+``type_dependents`` sorts every dependent of a type (and of its array type) into what a type
+swap can carry over — table columns, their defaults, indexes and constraints whose expressions
+name the type — and what it cannot (views, domains, functions, …), which it reports by name.
+Objects that only depend on a converted column (a plain index, a foreign key) need nothing
+from us: ``ALTER COLUMN … TYPE`` rebuilds them itself, except those it refuses to handle
+(views, rules, triggers, policies), which are reported too.
+"""
 
 from __future__ import annotations
 
-_DEPENDENTS_SQL = """
+from dataclasses import dataclass, field
+
+_TARGET = """
 WITH target AS (
     SELECT t.oid, t.typarray
     FROM pg_type t
     WHERE t.typname = %s AND t.typnamespace = current_schema()::regnamespace
 )
+"""
+
+_DEPENDENTS_SQL = (
+    _TARGET
+    + """
 SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid)
 FROM pg_depend d, target
 WHERE d.refclassid = 'pg_type'::regclass
@@ -15,6 +30,165 @@ WHERE d.refclassid = 'pg_type'::regclass
   AND d.deptype = 'n'
 ORDER BY 1
 """
+)
+
+# Every object that depends on the type or its array type, the array type itself excepted.
+_TYPE_DEPENDENTS_SQL = (
+    _TARGET
+    + """
+SELECT d.classid::regclass::text, d.objid::bigint, d.objsubid,
+       pg_describe_object(d.classid, d.objid, d.objsubid)
+FROM pg_depend d, target
+WHERE d.refclassid = 'pg_type'::regclass
+  AND d.refobjid IN (target.oid, target.typarray)
+  AND NOT (d.classid = 'pg_type'::regclass AND d.objid = target.typarray)
+ORDER BY 4
+"""
+)
+
+_COLUMNS_SQL = (
+    _TARGET
+    + """
+SELECT c.oid::bigint, n.nspname, c.relname, c.oid::regclass::text, c.relkind, c.relpersistence,
+       a.attnum, a.attname,
+       a.atttypid = target.typarray, a.attinhcount, a.attgenerated <> '',
+       c.reltuples::bigint, pg_total_relation_size(c.oid)
+FROM target, pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attrelid = %s AND a.attnum = %s
+"""
+)
+
+_DEFAULT_SQL = """
+SELECT ad.adrelid::bigint, n.nspname, c.relname, a.attname, pg_get_expr(ad.adbin, ad.adrelid),
+       format_type(a.atttypid, a.atttypmod)
+FROM pg_attrdef ad
+JOIN pg_class c ON c.oid = ad.adrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE ad.oid = %s
+"""
+
+_INDEX_SQL = """
+SELECT i.indrelid::bigint, n.nspname, ic.relname, pg_get_indexdef(i.indexrelid),
+       obj_description(i.indexrelid, 'pg_class'),
+       (SELECT con.oid::bigint FROM pg_constraint con WHERE con.conindid = i.indexrelid
+          AND con.contype IN ('p', 'u', 'x') AND con.conrelid = i.indrelid),
+       EXISTS (SELECT 1 FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE i.indexrelid = %s
+"""
+
+_CONSTRAINT_SQL = """
+SELECT con.conrelid::bigint, n.nspname, c.relname, con.conname, pg_get_constraintdef(con.oid),
+       obj_description(con.oid, 'pg_constraint'), con.coninhcount > 0 AND NOT con.conislocal,
+       con.contypid::regtype::text
+FROM pg_constraint con
+LEFT JOIN pg_class c ON c.oid = con.conrelid
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.oid = %s
+"""
+
+_RULE_SQL = """
+SELECT r.rulename, r.ev_class::regclass::text, c.relkind
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+WHERE r.oid = %s
+"""
+
+# Objects that depend on one column and that ALTER COLUMN ... TYPE refuses to carry over.
+_COLUMN_USERS_SQL = """
+SELECT d.classid::regclass::text, d.objid::bigint, d.objsubid,
+       pg_describe_object(d.classid, d.objid, d.objsubid)
+FROM pg_depend d
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = %s AND d.refobjsubid = %s
+  AND d.classid NOT IN ('pg_constraint'::regclass, 'pg_statistic_ext'::regclass)
+  AND NOT (d.classid = 'pg_class'::regclass AND d.objsubid = 0)
+  AND NOT (d.classid = 'pg_attrdef'::regclass AND d.objid IN (
+        SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = %s AND ad.adnum = %s))
+ORDER BY 4
+"""
+
+_RELKINDS = {
+    "v": "view",
+    "m": "materialized view",
+    "c": "composite type",
+    "f": "foreign table",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column of the enum type (``array``: of its array type)."""
+
+    table_oid: int
+    schema: str
+    table: str
+    name: str
+    array: bool
+    attnum: int
+
+
+@dataclass(frozen=True)
+class Default:
+    """A column default whose expression names the type."""
+
+    table_oid: int
+    schema: str
+    table: str
+    column: str
+    expression: str
+    column_type: str
+
+
+@dataclass(frozen=True)
+class Index:
+    """A stand-alone index whose definition names the type (a partial index, say)."""
+
+    table_oid: int
+    schema: str
+    name: str
+    definition: str
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A table constraint whose definition names the type (a CHECK, say)."""
+
+    table_oid: int
+    schema: str
+    table: str
+    name: str
+    definition: str
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table the swap touches, with the planner's row estimate (-1: never analysed) and its
+    size on disk."""
+
+    oid: int
+    schema: str
+    name: str
+    estimated_rows: int
+    size_bytes: int
+
+
+@dataclass
+class Dependents:
+    """Everything that uses an enum type, sorted by what a type swap does with it."""
+
+    columns: list[Column] = field(default_factory=list)
+    defaults: list[Default] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    tables: dict[int, TableInfo] = field(default_factory=dict)
+    #: Readable names of the objects a swap cannot rebuild (views, domains, functions, …).
+    blockers: list[str] = field(default_factory=list)
 
 
 def describe_dependents(connection, type_name: str) -> list[str]:
@@ -22,3 +196,107 @@ def describe_dependents(connection, type_name: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(_DEPENDENTS_SQL, [type_name])
         return [row[0] for row in cursor.fetchall()]
+
+
+def type_dependents(connection, type_name: str) -> Dependents:
+    """Every dependent of ``type_name`` and its array type, sorted for a type swap."""
+    found = Dependents()
+    constraint_oids: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name])
+        rows = cursor.fetchall()
+        for catalog, objid, objsubid, description in rows:
+            if catalog == "pg_class" and objsubid > 0:
+                _add_column(cursor, type_name, objid, objsubid, found)
+            elif catalog == "pg_class":
+                _add_index(cursor, objid, description, found, constraint_oids)
+            elif catalog == "pg_attrdef":
+                _add_default(cursor, objid, found)
+            elif catalog == "pg_constraint":
+                constraint_oids.add(objid)
+            elif catalog == "pg_rewrite":
+                found.blockers.append(_describe_rule(cursor, objid))
+            else:
+                found.blockers.append(description)
+        for oid in sorted(constraint_oids):
+            _add_constraint(cursor, oid, found)
+        for column in found.columns:
+            cursor.execute(
+                _COLUMN_USERS_SQL,
+                [column.table_oid, column.attnum, column.table_oid, column.attnum],
+            )
+            for catalog, objid, _subid, description in cursor.fetchall():
+                found.blockers.append(
+                    _describe_rule(cursor, objid) if catalog == "pg_rewrite" else description
+                )
+    found.blockers = list(dict.fromkeys(found.blockers))
+    return found
+
+
+def _add_column(cursor, type_name, table_oid, attnum, found: Dependents) -> None:
+    cursor.execute(_COLUMNS_SQL, [type_name, table_oid, attnum])
+    (oid, schema, table, relation, relkind, persistence, attnum, name, array, inherited,
+     generated, rows, size) = cursor.fetchone()
+    if relkind not in ("r", "p"):
+        found.blockers.append(f"{_RELKINDS.get(relkind, 'relation')} {relation}")
+    elif persistence == "t":
+        found.blockers.append(f"temporary table {relation} of another session")
+    elif generated:
+        found.blockers.append(f"generated column {name} of table {relation}")
+    elif inherited == 0:
+        # Inherited columns (partitions, child tables) follow their parent's ALTER TABLE.
+        found.columns.append(Column(oid, schema, table, name, array, attnum))
+        found.tables.setdefault(oid, TableInfo(oid, schema, table, rows, size))
+
+
+def _add_index(cursor, index_oid, description, found, constraint_oids: set[int]) -> None:
+    cursor.execute(_INDEX_SQL, [index_oid])
+    row = cursor.fetchone()
+    if row is None:
+        found.blockers.append(description)
+        return
+    table_oid, schema, name, definition, comment, constraint_oid, attached = row
+    if constraint_oid is not None:
+        constraint_oids.add(constraint_oid)  # an exclusion constraint: rebuilt as such
+    elif not attached:
+        # An index attached to a partitioned index is rebuilt with its parent.
+        found.indexes.append(Index(table_oid, schema, name, definition, comment))
+        _add_table(cursor, table_oid, found)
+
+
+def _add_default(cursor, attrdef_oid, found: Dependents) -> None:
+    cursor.execute(_DEFAULT_SQL, [attrdef_oid])
+    table_oid, schema, table, column, expression, column_type = cursor.fetchone()
+    found.defaults.append(Default(table_oid, schema, table, column, expression, column_type))
+    _add_table(cursor, table_oid, found)
+
+
+def _add_constraint(cursor, constraint_oid, found: Dependents) -> None:
+    cursor.execute(_CONSTRAINT_SQL, [constraint_oid])
+    table_oid, schema, table, name, definition, comment, inherited, domain = cursor.fetchone()
+    if not table_oid:
+        found.blockers.append(f"constraint {name} of domain {domain}")
+    elif not inherited:
+        # Inherited copies are dropped and re-added with the parent's constraint.
+        found.constraints.append(Constraint(table_oid, schema, table, name, definition, comment))
+        _add_table(cursor, table_oid, found)
+
+
+def _add_table(cursor, table_oid: int, found: Dependents) -> None:
+    if table_oid in found.tables:
+        return
+    cursor.execute(
+        "SELECT n.nspname, c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s",
+        [table_oid],
+    )
+    schema, name, rows, size = cursor.fetchone()
+    found.tables[table_oid] = TableInfo(table_oid, schema, name, rows, size)
+
+
+def _describe_rule(cursor, rule_oid: int) -> str:
+    cursor.execute(_RULE_SQL, [rule_oid])
+    rulename, relation, relkind = cursor.fetchone()
+    if rulename == "_RETURN":
+        return f"{_RELKINDS.get(relkind, 'relation')} {relation}"
+    return f"rule {rulename} on {relation}"

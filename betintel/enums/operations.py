@@ -3,7 +3,11 @@
 Each operation quotes names and labels through psycopg, shows its SQL in ``sqlmigrate``, keeps
 migration state exact (enum state lives in the ``EnumField``\\ s, see ``state.py``), is skipped on
 other databases and where a router forbids it, and announces what it did through
-``signals.enum_changed``.
+``signals.enum_changed``: once per direction applied.
+
+Before changing anything each operation looks in the catalog and refuses, with a message saying
+what to do, what PostgreSQL would refuse less clearly (a missing type, an unknown value, a label
+over 63 bytes). Under ``sqlmigrate`` (``collect_sql``) those look-ups are skipped.
 """
 
 from __future__ import annotations
@@ -16,13 +20,36 @@ from django.db.migrations.state import ProjectState
 
 from . import introspection
 from . import sql as enum_sql
+from .deprecation import clear_deprecation, comment_renamed, record_deprecation
+from .errors import RefusedChange
 from .signals import current_migration, enum_changed
-from .state import alter_enum_fields
+from .state import alter_enum_fields, enum_types
+
+#: PostgreSQL's limit on an enum label (NAMEDATALEN - 1), in bytes of the server encoding.
+MAX_LABEL_BYTES = 63
 
 
 def _fragment(*parts: str) -> str:
     text = "_".join(re.sub(r"\W+", "_", part.lower()).strip("_") for part in parts)
     return text[:52].strip("_") or "enum"
+
+
+def check_labels(type_name: str, values) -> None:
+    """Refuse labels PostgreSQL would refuse: longer than 63 bytes, or repeated."""
+    for value in values:
+        size = len(value.encode("utf-8"))
+        if size > MAX_LABEL_BYTES:
+            raise RefusedChange(
+                f"Value {value!r} of enum type {type_name} is {size} bytes in UTF-8; PostgreSQL "
+                f"allows at most {MAX_LABEL_BYTES}. Choose a shorter value (the label shown to "
+                "users can stay long)."
+            )
+    repeated = sorted({value for value in values if list(values).count(value) > 1})
+    if repeated:
+        raise RefusedChange(
+            f"Enum type {type_name} would have the value(s) {repeated} more than once; each "
+            "value must be unique. Remove the duplicates."
+        )
 
 
 class EnumOperation(Operation):
@@ -61,6 +88,30 @@ class EnumOperation(Operation):
             using=schema_editor.connection.alias,
         )
 
+    def existing_type(self, schema_editor, doing: str) -> introspection.EnumType | None:
+        """The type as the database has it; refuse when it is missing. None under sqlmigrate."""
+        if schema_editor.collect_sql:
+            return None
+        existing = introspection.enum_type(schema_editor.connection, self.name)
+        if existing is None:
+            raise RefusedChange(
+                f"Enum type {self.name} does not exist in the database, so {doing}. Apply the "
+                "migration that creates it (CreateEnumType) first, or check the type_name."
+            )
+        return existing
+
+    def require_values(self, existing, *values: str | None, doing: str) -> None:
+        """Refuse when ``existing`` (if known) lacks one of ``values``."""
+        if existing is None:
+            return
+        for value in values:
+            if value is not None and value not in existing.values:
+                raise RefusedChange(
+                    f"Enum type {self.name} has no value {value!r} (it has "
+                    f"{list(existing.values)}), so {doing}. Check this migration against the "
+                    "database (manage.py enum_status shows both)."
+                )
+
     def deconstruct(self):
         return self.__class__.__name__, [], self._kwargs()
 
@@ -87,19 +138,20 @@ class CreateEnumType(EnumOperation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
+        check_labels(self.name, self.values)
         connection = schema_editor.connection
         if not schema_editor.collect_sql:
             existing = introspection.enum_type(connection, self.name)
             if existing is not None:
                 if list(existing.values) == self.values:
                     return  # already there, exactly as wanted
-                raise ValueError(
+                raise RefusedChange(
                     f"Enum type {self.name} already exists with values "
                     f"{list(existing.values)}, not {self.values}. Drop or rename the existing "
                     "type, or bring this migration in line with the database."
                 )
             if introspection.type_exists(connection, self.name):
-                raise ValueError(
+                raise RefusedChange(
                     f"A type named {self.name} already exists and is not an enum type; "
                     "choose another type_name for the field."
                 )
@@ -109,6 +161,7 @@ class CreateEnumType(EnumOperation):
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
+        self.existing_type(schema_editor, "it cannot be dropped")
         drop_enum_type(schema_editor, self.name)
         self.announce(schema_editor, "type_dropped", "backwards")
 
@@ -143,12 +196,14 @@ class DropEnumType(EnumOperation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
+        self.existing_type(schema_editor, "it cannot be dropped")
         drop_enum_type(schema_editor, self.name)
         self.announce(schema_editor, "type_dropped", "forwards")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
+        check_labels(self.name, self.values)
         enum_sql.execute(schema_editor, enum_sql.create_type(self.name, self.values))
         self.announce(schema_editor, "type_created", "backwards", values=self.values)
 
@@ -167,7 +222,7 @@ def drop_enum_type(schema_editor, name: str) -> None:
 
         users = describe_dependents(schema_editor.connection, name)
         if users:
-            raise ValueError(
+            raise RefusedChange(
                 f"Enum type {name} is still used by {', '.join(users)}; it is not dropped. "
                 "Remove or convert those first (a migration that removes the fields), "
                 "then drop the type."
@@ -219,6 +274,11 @@ class AddEnumValue(EnumOperation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
+        check_labels(self.name, [self.value])
+        doing = f"value {self.value!r} cannot be added"
+        existing = self.existing_type(schema_editor, doing)
+        if existing is None or self.value not in existing.values:
+            self.require_values(existing, self.before, self.after, doing=doing)
         enum_sql.execute(
             schema_editor, enum_sql.add_value(self.name, self.value, self.before, self.after)
         )
@@ -229,7 +289,17 @@ class AddEnumValue(EnumOperation):
             return
         from .swap import remove_value
 
-        remove_value(schema_editor, self.name, self.value, replacement=None)
+        self.existing_type(schema_editor, f"value {self.value!r} cannot be removed from it")
+        remove_value(
+            schema_editor,
+            self.name,
+            self.value,
+            replacement=None,
+            advice=(
+                "Unapplying this AddEnumValue would lose them. Move those rows to another "
+                "value (a data migration, or by hand), then unapply again."
+            ),
+        )
         self.announce(schema_editor, "value_removed", "backwards", self.value)
 
     def describe(self) -> str:
@@ -246,7 +316,10 @@ class AddEnumValue(EnumOperation):
 
 
 class RenameEnumValue(EnumOperation):
-    """``ALTER TYPE … RENAME VALUE old TO new``; backwards renames it back."""
+    """``ALTER TYPE … RENAME VALUE old TO new``; backwards renames it back.
+
+    A deprecation recorded for the value (or naming it as a replacement) follows the rename.
+    """
 
     def __init__(self, name: str, old: str, new: str) -> None:
         self.name = name
@@ -262,7 +335,25 @@ class RenameEnumValue(EnumOperation):
     def _rename(self, app_label, schema_editor, old: str, new: str, direction: str) -> None:
         if not self.allowed(app_label, schema_editor):
             return
-        enum_sql.execute(schema_editor, enum_sql.rename_value(self.name, old, new))
+        check_labels(self.name, [new])
+        doing = f"value {old!r} cannot be renamed to {new!r}"
+        existing = self.existing_type(schema_editor, doing)
+        if existing is not None and old not in existing.values and new in existing.values:
+            pass  # renamed already: nothing to do, as with ADD VALUE IF NOT EXISTS
+        else:
+            self.require_values(existing, old, doing=doing)
+            if existing is not None and new in existing.values:
+                raise RefusedChange(
+                    f"Enum type {self.name} already has a value {new!r}, so {doing}. Choose "
+                    "another name, or move the rows (add, migrate data, deprecate, remove)."
+                )
+            enum_sql.execute(schema_editor, enum_sql.rename_value(self.name, old, new))
+            comment = existing.comment if existing is not None else None
+            if comment_renamed(comment, old, new) != comment:
+                enum_sql.execute(
+                    schema_editor,
+                    enum_sql.comment_on_type(self.name, comment_renamed(comment, old, new)),
+                )
         self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
@@ -315,8 +406,14 @@ class DeprecateEnumValue(EnumOperation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
-        from .deprecation import record_deprecation
-
+        doing = f"value {self.value!r} cannot be deprecated"
+        existing = self.existing_type(schema_editor, doing)
+        self.require_values(existing, self.value, self.replacement, doing=doing)
+        if self.replacement == self.value:
+            raise RefusedChange(
+                f"Value {self.value!r} of enum type {self.name} cannot be its own replacement; "
+                "name another value, or none."
+            )
         record_deprecation(schema_editor, self.name, self.value, self.replacement)
         self.announce(
             schema_editor, "value_deprecated", "forwards", self.value, replacement=self.replacement
@@ -325,8 +422,7 @@ class DeprecateEnumValue(EnumOperation):
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
-        from .deprecation import clear_deprecation
-
+        self.existing_type(schema_editor, f"the deprecation of {self.value!r} cannot be cleared")
         clear_deprecation(schema_editor, self.name, self.value)
         self.announce(schema_editor, "value_undeprecated", "backwards", self.value)
 
@@ -342,7 +438,8 @@ class DeprecateEnumValue(EnumOperation):
 class RemoveEnumValue(EnumOperation):
     """Remove a deprecated value by a type swap; rows holding it move to ``replacement``.
 
-    Backwards adds the value again at its old position; the rows that held it stay moved.
+    Backwards adds the value again at its old position (deprecated again, as it was before the
+    removal); the rows that held it stay moved.
     """
 
     category = OperationCategory.REMOVAL
@@ -360,7 +457,11 @@ class RemoveEnumValue(EnumOperation):
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
-            deprecated.pop(self.value, None)
+            deprecated = {
+                key: (self.replacement if repl == self.value else repl)
+                for key, repl in deprecated.items()
+                if key != self.value
+            }
             return [value for value in values if value != self.value], deprecated
 
         alter_enum_fields(state, self.name, change)
@@ -368,36 +469,44 @@ class RemoveEnumValue(EnumOperation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
-        from .state import enum_types
         from .swap import remove_value
 
-        known = enum_types(from_state).get(self.name)
-        if known is not None and self.value not in known.deprecated:
-            raise ValueError(
-                f"Value {self.value!r} of enum type {self.name} is not deprecated in migration "
-                "state, so it is not removed. Mark it deprecated(...) in the code, run "
-                "makemigrations and migrate (a DeprecateEnumValue migration), release, and "
-                "remove it in a later migration."
-            )
+        existing = self.existing_type(schema_editor, f"value {self.value!r} cannot be removed")
+        self._require_deprecated(from_state, existing)
         remove_value(schema_editor, self.name, self.value, replacement=self.replacement)
         self.announce(
             schema_editor, "value_removed", "forwards", self.value, replacement=self.replacement
         )
 
+    def _require_deprecated(self, from_state, existing) -> None:
+        """Refuse unless the value is deprecated: in migration state, or (for a type no model
+        uses) recorded in the database."""
+        known = enum_types(from_state).get(self.name)
+        if known is not None:
+            deprecated = self.value in known.deprecated
+        elif existing is not None and self.value in existing.values:
+            deprecated = self.value in introspection.recorded_deprecations(existing.comment)
+        else:
+            return
+        if not deprecated:
+            raise RefusedChange(
+                f"Value {self.value!r} of enum type {self.name} is not deprecated in migration "
+                "state, so it is not removed. Mark it deprecated(...) in the code, run "
+                "makemigrations and migrate (a DeprecateEnumValue migration), release, and "
+                "remove it in a later migration."
+            )
+
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
             return
-        from .state import enum_types
-
+        doing = f"value {self.value!r} cannot be added back"
+        existing = self.existing_type(schema_editor, doing)
         known = enum_types(to_state).get(self.name)
-        before = after = None
-        if known is not None and self.value in known.values:
-            position = known.values.index(self.value)
-            if position + 1 < len(known.values):
-                before = known.values[position + 1]
-            elif position > 0:
-                after = known.values[position - 1]
+        before, after = _old_position(known, self.value, existing)
+        check_labels(self.name, [self.value])
         enum_sql.execute(schema_editor, enum_sql.add_value(self.name, self.value, before, after))
+        if known is not None and self.value in known.deprecated:
+            record_deprecation(schema_editor, self.name, self.value, known.deprecated[self.value])
         self.announce(schema_editor, "value_added", "backwards", self.value)
 
     def describe(self) -> str:
@@ -407,3 +516,16 @@ class RemoveEnumValue(EnumOperation):
     @property
     def migration_name_fragment(self) -> str:
         return _fragment(self.name, "remove", self.value)
+
+
+def _old_position(known, value: str, existing) -> tuple[str | None, str | None]:
+    """``(before, after)`` putting ``value`` back where migration state had it."""
+    if known is None or value not in known.values:
+        return None, None
+    present = set(existing.values) if existing is not None else set(known.values)
+    position = known.values.index(value)
+    following = [v for v in known.values[position + 1 :] if v in present and v != value]
+    if following:
+        return following[0], None
+    preceding = [v for v in known.values[:position] if v in present]
+    return None, (preceding[-1] if preceding else None)

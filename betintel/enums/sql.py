@@ -55,3 +55,116 @@ def rename_value(name: str, old: str, new: str) -> sql.Composed:
     return sql.SQL("ALTER TYPE {} RENAME VALUE {} TO {}").format(
         identifier(name), literal(old), literal(new)
     )
+
+
+def rename_type(name: str, new_name: str) -> sql.Composed:
+    return sql.SQL("ALTER TYPE {} RENAME TO {}").format(identifier(name), identifier(new_name))
+
+
+def comment_on_type(name: str, comment: str | None) -> sql.Composed:
+    return sql.SQL("COMMENT ON TYPE {} IS {}").format(identifier(name), literal(comment))
+
+
+def comment_on(kind: str, target: sql.Composable, comment: str | None) -> sql.Composed:
+    """``COMMENT ON <kind> target IS comment``; ``kind`` is one of our fixed keywords."""
+    if kind not in {"INDEX", "CONSTRAINT"}:
+        raise ValueError(f"Unexpected object kind {kind!r} for COMMENT ON.")
+    return sql.SQL("COMMENT ON {} {} IS {}").format(sql.SQL(kind), target, literal(comment))
+
+
+def constraint_on(name: str, table: sql.Identifier) -> sql.Composed:
+    return sql.SQL("{} ON {}").format(identifier(name), table)
+
+
+def table_name(schema: str, name: str) -> sql.Identifier:
+    """A schema-qualified relation name."""
+    return sql.Identifier(schema, name)
+
+
+def set_lock_timeout(value: str) -> sql.Composed:
+    return sql.SQL("SET LOCAL lock_timeout = {}").format(literal(value))
+
+
+def lock_tables(tables: Iterable[sql.Identifier]) -> sql.Composed:
+    return sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(", ").join(tables))
+
+
+def catalog_definition(text: str) -> sql.SQL:
+    """SQL that the server itself deparsed (``pg_get_indexdef`` …): quoted by the server."""
+    return sql.SQL(text)
+
+
+def drop_index(index: sql.Identifier) -> sql.Composed:
+    return sql.SQL("DROP INDEX {}").format(index)
+
+
+def alter_table(table: sql.Identifier, actions: Iterable[sql.Composable]) -> sql.Composed:
+    """One ``ALTER TABLE`` with several actions: PostgreSQL rewrites the table at most once."""
+    return sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(actions))
+
+
+def drop_default(column: str) -> sql.Composed:
+    return sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(identifier(column))
+
+
+def set_default(column: str, expression: sql.Composable) -> sql.Composed:
+    return sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(identifier(column), expression)
+
+
+def drop_constraint(name: str) -> sql.Composed:
+    return sql.SQL("DROP CONSTRAINT {}").format(identifier(name))
+
+
+def add_constraint(name: str, definition: str) -> sql.Composed:
+    return sql.SQL("ADD CONSTRAINT {} {}").format(identifier(name), catalog_definition(definition))
+
+
+def enum_type_of(type_name: str, array: bool) -> sql.Composable:
+    """The type ``type_name``, or its array type."""
+    return sql.SQL("{}[]").format(identifier(type_name)) if array else identifier(type_name)
+
+
+def typed_literal(text: str | None, type_name: str, array: bool) -> sql.Composed:
+    """``'text'::type`` (or ``::type[]``): a constant of the enum type from its text form."""
+    return sql.SQL("{}::{}").format(literal(text), enum_type_of(type_name, array))
+
+
+def alter_column_type(
+    column: str, type_name: str, array: bool, value: str, replacement: str | None
+) -> sql.Composed:
+    """``ALTER COLUMN … TYPE`` to ``type_name`` through text, mapping ``value`` to ``replacement``.
+
+    Without a replacement the cast alone carries the rows over: a row still holding ``value``
+    makes the statement fail, so nothing can be lost.
+    """
+    source = identifier(column)
+    if array:
+        as_text = sql.SQL("{}::text[]").format(source)
+        if replacement is not None:
+            as_text = sql.SQL("array_replace({}, {}, {})").format(
+                as_text, literal(value), literal(replacement)
+            )
+    else:
+        as_text = sql.SQL("{}::text").format(source)
+        if replacement is not None:
+            as_text = sql.SQL("CASE WHEN {} = {} THEN {} ELSE {} END").format(
+                as_text, literal(value), literal(replacement), as_text
+            )
+    target = enum_type_of(type_name, array)
+    return sql.SQL("ALTER COLUMN {} TYPE {} USING ({})::{}").format(
+        source, target, as_text, target
+    )
+
+
+def count_holding(
+    table: sql.Identifier, columns: Iterable[tuple[str, bool]], value: str
+) -> sql.Composed:
+    """One scan of ``table`` counting, per column, the rows that hold ``value``."""
+    counts = []
+    for column, array in columns:
+        if array:
+            condition = sql.SQL("{} = ANY({}::text[])").format(literal(value), identifier(column))
+        else:
+            condition = sql.SQL("{}::text = {}").format(identifier(column), literal(value))
+        counts.append(sql.SQL("count(*) FILTER (WHERE {})").format(condition))
+    return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), table)

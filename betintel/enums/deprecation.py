@@ -1,0 +1,99 @@
+"""Deprecations recorded in the database, in the enum type's ``COMMENT`` (``pg_dump`` keeps it).
+
+The comment holds ``{"betintel": {"deprecated": {"<value>": "<replacement or null>"}}}``. A
+comment the type already had is kept: other JSON keys stay as they are, and free text moves
+under ``"comment"`` while we have something to record, and comes back unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from . import introspection
+from . import sql as enum_sql
+from .introspection import COMMENT_KEY
+
+#: Where a free-text comment waits while the type's comment holds our JSON record.
+FREE_TEXT_KEY = "comment"
+
+Deprecations = dict[str, str | None]
+
+
+def record_deprecation(
+    schema_editor, type_name: str, value: str, replacement: str | None = None
+) -> None:
+    """Record ``value`` of ``type_name`` as deprecated, its rows to move to ``replacement``."""
+
+    def change(deprecated: Deprecations) -> Deprecations:
+        deprecated[value] = replacement
+        return deprecated
+
+    rewrite_comment(schema_editor, type_name, change)
+
+
+def clear_deprecation(schema_editor, type_name: str, value: str) -> None:
+    """Forget a recorded deprecation of ``value``; the rest of the comment stays."""
+
+    def change(deprecated: Deprecations) -> Deprecations:
+        deprecated.pop(value, None)
+        return deprecated
+
+    rewrite_comment(schema_editor, type_name, change)
+
+
+def rewrite_comment(
+    schema_editor, type_name: str, change: Callable[[Deprecations], Deprecations]
+) -> None:
+    """Apply ``change`` to the deprecations recorded on ``type_name``; write only if they differ."""
+    current = current_comment(schema_editor.connection, type_name)
+    new = comment_with(current, change(introspection.recorded_deprecations(current)))
+    if new != current or schema_editor.collect_sql:
+        enum_sql.execute(schema_editor, enum_sql.comment_on_type(type_name, new))
+
+
+def current_comment(connection, type_name: str) -> str | None:
+    """The comment on ``type_name`` now, or None (no comment, or no such type yet)."""
+    existing = introspection.enum_type(connection, type_name)
+    return existing.comment if existing is not None else None
+
+
+def comment_with(comment: str | None, deprecated: Deprecations) -> str | None:
+    """``comment`` with our record replaced by ``deprecated``; other content is preserved."""
+    parsed = introspection.parse_comment(comment)
+    if comment and not parsed:
+        parsed = {FREE_TEXT_KEY: comment}  # free text: keep it beside our record
+    record = dict(parsed.get(COMMENT_KEY) or {})
+    if deprecated:
+        record["deprecated"] = dict(sorted(deprecated.items()))
+    else:
+        record.pop("deprecated", None)
+    if record:
+        parsed[COMMENT_KEY] = record
+    else:
+        parsed.pop(COMMENT_KEY, None)
+    if not parsed:
+        return None
+    if set(parsed) == {FREE_TEXT_KEY} and isinstance(parsed[FREE_TEXT_KEY], str):
+        return parsed[FREE_TEXT_KEY]  # nothing of ours left: give the text back as it was
+    return json.dumps(parsed, ensure_ascii=False, sort_keys=True)
+
+
+def comment_without_value(comment: str | None, value: str, replacement: str | None) -> str | None:
+    """``comment`` after ``value`` left the type: its record goes, replacements pointing at it
+    move to ``replacement``."""
+    deprecated = {
+        key: (replacement if repl == value else repl)
+        for key, repl in introspection.recorded_deprecations(comment).items()
+        if key != value
+    }
+    return comment_with(comment, deprecated)
+
+
+def comment_renamed(comment: str | None, old: str, new: str) -> str | None:
+    """``comment`` after value ``old`` was renamed to ``new``."""
+    deprecated = {
+        (new if key == old else key): (new if repl == old else repl)
+        for key, repl in introspection.recorded_deprecations(comment).items()
+    }
+    return comment_with(comment, deprecated)

@@ -1,0 +1,183 @@
+"""Table locks for enum migrations: bounded waits, retries with backoff, blockers named.
+
+A statement waiting for an ACCESS EXCLUSIVE lock makes every later reader of the table queue
+behind it. So each attempt runs under ``SET LOCAL lock_timeout`` (``ENUM_LOCK_TIMEOUT``) inside
+a savepoint: when it times out, the savepoint rolls back (releasing whatever the attempt took),
+the queue behind us drains while we back off, and we try again, up to ``ENUM_LOCK_RETRIES``
+times. Giving up raises ``LockNotAcquired`` naming each session that holds a lock on the tables.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import DatabaseError, transaction
+
+from . import conf
+from . import sql as enum_sql
+from .errors import LockNotAcquired
+
+#: SQLSTATEs after which a new attempt may succeed: lock_not_available, deadlock_detected.
+RETRYABLE = {"55P03", "40P01"}
+
+#: First pause between attempts, doubled each time up to ``MAX_BACKOFF`` seconds.
+FIRST_BACKOFF = 0.1
+MAX_BACKOFF = 5.0
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table to lock: its oid (to find who holds it) and its schema-qualified name."""
+
+    oid: int
+    schema: str
+    name: str
+
+    @property
+    def identifier(self):
+        return enum_sql.table_name(self.schema, self.name)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def timeout_seconds(value: str | None = None) -> float:
+    """``ENUM_LOCK_TIMEOUT`` (or ``value``) in seconds; a bare number is milliseconds."""
+    value = conf.lock_timeout() if value is None else value
+    number, unit = re.fullmatch(r"(\d+)\s*([a-z]*)", value.strip()).groups()
+    return int(number) * _UNITS.get(unit or "ms", 1e-3)
+
+
+def backoff(attempt: int) -> float:
+    """Longest pause after failed attempt number ``attempt`` (0-based)."""
+    return min(FIRST_BACKOFF * 2**attempt, MAX_BACKOFF)
+
+
+def budget_seconds() -> float:
+    """Longest time one locked statement can wait in all, pauses included."""
+    retries = conf.lock_retries()
+    return (retries + 1) * timeout_seconds() + sum(backoff(n) for n in range(retries))
+
+
+def lock_tables(schema_editor, tables: Sequence[Table], purpose: str) -> None:
+    """Take ACCESS EXCLUSIVE locks on ``tables`` in one statement, held to the transaction's end.
+
+    Taking them all at once means no table is held while another is waited for. Call it inside
+    a transaction (``transaction.atomic``); outside one the locks would end with the statement.
+    """
+    if tables:
+        run_locked(schema_editor, enum_sql.lock_tables(t.identifier for t in tables), tables,
+                   purpose)
+
+
+def run_locked(schema_editor, statement, tables: Sequence[Table], purpose: str) -> None:
+    """Run ``statement``, which locks ``tables``, under the lock budget; see the module doc."""
+    connection = schema_editor.connection
+    timeout = conf.lock_timeout()
+    if schema_editor.collect_sql:
+        enum_sql.execute(schema_editor, enum_sql.set_lock_timeout(timeout))
+        enum_sql.execute(schema_editor, statement)
+        return
+    retries = conf.lock_retries()
+    started = time.monotonic()
+    for attempt in range(retries + 1):
+        try:
+            with transaction.atomic(using=connection.alias):
+                _set_lock_timeout(connection, timeout)
+                enum_sql.execute(schema_editor, statement)
+            return
+        except DatabaseError as exc:
+            if _sqlstate(exc) not in RETRYABLE:
+                raise
+            if attempt == retries:
+                blockers = blocking_sessions(connection, [t.oid for t in tables])
+                raise LockNotAcquired(
+                    _give_up_message(tables, purpose, timeout, attempt + 1,
+                                     time.monotonic() - started, blockers),
+                    blockers,
+                ) from exc
+        # Jitter keeps several waiting migrations from retrying in step.
+        time.sleep(backoff(attempt) * random.uniform(0.5, 1.0))
+
+
+def keep_lock_timeout(connection) -> Callable[[], None]:
+    """Remember this transaction's ``lock_timeout``; the returned function puts it back."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (previous,) = cursor.fetchone()
+
+    def restore() -> None:
+        _set_lock_timeout(connection, previous)
+
+    return restore
+
+
+def blocking_sessions(connection, table_oids: Sequence[int]) -> list[dict]:
+    """Other sessions holding a lock on any of ``table_oids``: every one blocks ACCESS EXCLUSIVE."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.pid, coalesce(a.state, 'unknown'), clock_timestamp() - a.xact_start,
+                   left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80),
+                   array_agg(DISTINCT l.relation::regclass::text)
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'relation' AND l.granted AND l.relation = ANY(%s)
+              AND l.pid <> pg_backend_pid()
+            GROUP BY a.pid, a.state, a.xact_start, a.query
+            ORDER BY a.xact_start NULLS LAST, a.pid
+            """,
+            [list(table_oids)],
+        )
+        return [
+            {"pid": pid, "state": state, "transaction_age": age, "query": query, "tables": rels}
+            for pid, state, age, query, rels in cursor.fetchall()
+        ]
+
+
+def _set_lock_timeout(connection, value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cause = exc.__cause__ or exc.__context__
+    return getattr(cause, "sqlstate", None) or getattr(exc, "sqlstate", None)
+
+
+def _give_up_message(
+    tables: Sequence[Table], purpose: str, timeout: str, attempts: int, waited: float,
+    blockers: list[dict],
+) -> str:
+    names = ", ".join(str(table) for table in tables)
+    if blockers:
+        who = "; ".join(_describe_blocker(blocker) for blocker in blockers)
+        holders = f"Sessions holding locks on them: {who}."
+    else:
+        holders = "The sessions that held them have ended since; running migrate again may pass."
+    return (
+        f"Could not lock {names} for {purpose}: {attempts} attempts of lock_timeout={timeout} "
+        f"({waited:.1f}s in all) were refused, so nothing was changed. {holders} Let those "
+        "transactions finish (or end them with pg_terminate_backend(pid)), then run migrate "
+        "again; ENUM_LOCK_TIMEOUT and ENUM_LOCK_RETRIES set how long migrate waits."
+    )
+
+
+def _describe_blocker(blocker: dict) -> str:
+    age = blocker["transaction_age"]
+    age_text = _age(age) if isinstance(age, timedelta) else "no open transaction"
+    return (
+        f"pid {blocker['pid']} ({blocker['state']}, transaction open for {age_text}, "
+        f"query {blocker['query']!r}, on {', '.join(blocker['tables'])})"
+    )
+
+
+def _age(age: timedelta) -> str:
+    seconds = age.total_seconds()
+    return f"{seconds:.1f}s" if seconds < 120 else str(timedelta(seconds=round(seconds)))

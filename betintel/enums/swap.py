@@ -1,0 +1,331 @@
+"""Removing a value from an enum type: a type swap planned from the catalog (SPEC §4).
+
+PostgreSQL cannot drop a label from an enum type, so the type is replaced: a new type without
+the value takes over every column, default, index and constraint of the old one. The order
+of the steps is chosen so that definitions the server deparsed keep meaning the same thing:
+
+1. Indexes whose definitions name the type are dropped (their text kept).
+2. The old type is renamed out of the way, and the new type is created under the old name, so
+   the kept definitions (``kind = 'a'::bet_type_enum``) now resolve to the new type.
+3. Each table gets one ``ALTER TABLE``: its CHECK constraints and defaults naming the type are
+   dropped, all its columns of the type (arrays too) converted with rows holding the value
+   mapped to the replacement, the defaults (mapped) and constraints put back. PostgreSQL
+   rewrites the table once and checks the constraints during that rewrite.
+4. The indexes are created again, and the old type is dropped without CASCADE: anything the
+   plan missed makes that fail, and the whole swap rolls back.
+
+All of it happens in one transaction (a savepoint inside a migration's), after every table
+involved is locked under the lock budget (``locks.py``). The swap refuses, before changing
+anything, when rows hold the value and no replacement is given, when a replacement is not a
+value of the type, and when an object it cannot rebuild (a view, a domain, a function) uses
+the type.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, transaction
+from psycopg import sql
+
+from . import introspection, locks
+from . import sql as enum_sql
+from .dependencies import (
+    Column,
+    Constraint,
+    Default,
+    Dependents,
+    Index,
+    TableInfo,
+    type_dependents,
+)
+from .deprecation import comment_without_value
+from .errors import RefusedChange
+
+#: The rewrite plan is logged here before any table is rewritten; ``migrate`` shows it.
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TablePlan:
+    """What one ``ALTER TABLE`` does to one table."""
+
+    info: TableInfo
+    columns: list[Column] = field(default_factory=list)
+    defaults: list[tuple[Default, sql.Composable]] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+
+    @property
+    def table(self) -> locks.Table:
+        return locks.Table(self.info.oid, self.info.schema, self.info.name)
+
+    def alter_statement(self, type_name: str, value: str, replacement: str | None):
+        """The table's single ``ALTER TABLE``: drops, conversions, then what is put back."""
+        actions: list[sql.Composable] = [enum_sql.drop_constraint(c.name) for c in self.constraints]
+        actions += [enum_sql.drop_default(default.column) for default, _ in self.defaults]
+        actions += [
+            enum_sql.alter_column_type(column.name, type_name, column.array, value, replacement)
+            for column in self.columns
+        ]
+        actions += [enum_sql.set_default(default.column, new) for default, new in self.defaults]
+        actions += [enum_sql.add_constraint(c.name, c.definition) for c in self.constraints]
+        return enum_sql.alter_table(self.table.identifier, actions) if actions else None
+
+
+@dataclass
+class SwapPlan:
+    """The whole swap of one type, derived from the catalog before anything changes."""
+
+    type_name: str
+    old_name: str
+    value: str
+    replacement: str | None
+    values: list[str]
+    comment: str | None
+    tables: list[TablePlan]
+    indexes: list[Index]
+
+    @property
+    def locked_tables(self) -> list[locks.Table]:
+        return [plan.table for plan in self.tables]
+
+
+def remove_value(
+    schema_editor, type_name: str, value: str, replacement: str | None = None,
+    advice: str | None = None,
+) -> bool:
+    """Remove ``value`` from ``type_name`` by a type swap; rows holding it move to ``replacement``.
+
+    Returns False when the type has no such value (nothing to do). Refusals raise
+    ``RefusedChange`` with nothing changed; ``advice`` replaces the default "what to do next"
+    of the message refusing because rows hold the value.
+    """
+    connection = schema_editor.connection
+    existing = introspection.enum_type(connection, type_name)
+    if schema_editor.collect_sql and (existing is None or value not in existing.values):
+        # sqlmigrate before the migrations it depends on ran: nothing to plan from yet.
+        enum_sql.execute(schema_editor, sql.SQL("-- enum type swap: planned when migrate runs"))
+        return False
+    if existing is None:
+        raise RefusedChange(
+            f"Enum type {type_name} does not exist, so value {value!r} cannot be removed from "
+            "it. Check the type_name, or create the type (CreateEnumType) in an earlier "
+            "migration."
+        )
+    if value not in existing.values:
+        return False
+    _check_replacement(existing, value, replacement)
+    dependents = type_dependents(connection, type_name)
+    if dependents.blockers:
+        raise RefusedChange(
+            f"Value {value!r} cannot be removed from enum type {type_name}: it is used by "
+            f"{', '.join(dependents.blockers)}, which a type swap cannot rebuild. Nothing was "
+            "changed. Drop those objects in a migration before this one and create them again "
+            "in one after it."
+        )
+    plan = _plan(connection, existing, value, replacement, dependents)
+    if schema_editor.collect_sql:
+        _execute(schema_editor, plan)
+        return True
+    if replacement is None:
+        _refuse_if_rows_hold(connection, plan, advice)
+    _log_plan(plan)
+    with transaction.atomic(using=connection.alias):
+        restore_timeout = locks.keep_lock_timeout(connection)
+        locks.lock_tables(
+            schema_editor, plan.locked_tables, f"removing {value!r} from enum type {type_name}"
+        )
+        _execute(schema_editor, plan)
+        restore_timeout()
+    return True
+
+
+def _check_replacement(existing, value: str, replacement: str | None) -> None:
+    if replacement is None:
+        return
+    if replacement == value:
+        raise RefusedChange(
+            f"Value {value!r} of enum type {existing.name} cannot replace itself. Name another "
+            "value of the type as its replacement."
+        )
+    if replacement not in existing.values:
+        raise RefusedChange(
+            f"Replacement {replacement!r} is not a value of enum type {existing.name} (it has "
+            f"{list(existing.values)}), so rows holding {value!r} cannot move to it. Nothing "
+            "was changed. Add the replacement first (AddEnumValue in an earlier migration) or "
+            "name an existing value."
+        )
+
+
+def _plan(connection, existing, value, replacement, dependents: Dependents) -> SwapPlan:
+    tables = {oid: TablePlan(info) for oid, info in dependents.tables.items()}
+    for column in dependents.columns:
+        tables[column.table_oid].columns.append(column)
+    arrays = {(c.table_oid, c.name): c.array for c in dependents.columns}
+    for default in dependents.defaults:
+        new = _new_default(connection, default, arrays, existing.name, value, replacement)
+        tables[default.table_oid].defaults.append((default, new))
+    for constraint in dependents.constraints:
+        _refuse_if_named(constraint.definition, f"constraint {constraint.name} on table "
+                         f"{constraint.schema}.{constraint.table}", existing.name, value)
+        tables[constraint.table_oid].constraints.append(constraint)
+    for index in dependents.indexes:
+        _refuse_if_named(index.definition, f"index {index.schema}.{index.name}", existing.name,
+                         value)
+    return SwapPlan(
+        type_name=existing.name,
+        old_name=f"betintel_swap_{existing.oid}",
+        value=value,
+        replacement=replacement,
+        values=[v for v in existing.values if v != value],
+        comment=comment_without_value(existing.comment, value, replacement),
+        tables=sorted(tables.values(), key=lambda p: (p.info.schema, p.info.name)),
+        indexes=dependents.indexes,
+    )
+
+
+def _names_value(definition: str, value: str) -> bool:
+    """Whether a deparsed definition holds ``value`` as a constant (``'value'::type``)."""
+    return "'" + value.replace("'", "''") + "'::" in definition
+
+
+def _refuse_if_named(definition: str, what: str, type_name: str, value: str) -> None:
+    if _names_value(definition, value):
+        raise RefusedChange(
+            f"The {what} names value {value!r} of enum type {type_name} ({definition}), so the "
+            "value cannot be removed: the definition would no longer be valid. Nothing was "
+            f"changed. Change or drop the {what} in an earlier migration so it no longer names "
+            f"{value!r}, then remove the value."
+        )
+
+
+def _new_default(connection, default: Default, arrays, type_name, value, replacement):
+    """The default to put back: a constant is mapped like the rows; anything else is kept."""
+    what = f"default of column {default.column} of table {default.schema}.{default.table}"
+    array = arrays.get((default.table_oid, default.column))
+    constant = re.fullmatch(
+        r"'((?:[^']|'')*)'::" + re.escape(default.column_type), default.expression
+    )
+    if array is None or constant is None:
+        _refuse_if_named(default.expression, what, type_name, value)
+        return enum_sql.catalog_definition(default.expression)
+    text = constant.group(1).replace("''", "'")
+    if array:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT %s = ANY(%s::text[]), array_replace(%s::text[], %s, %s)::text",
+                [value, text, text, value, replacement],
+            )
+            holds, mapped = cursor.fetchone()
+    else:
+        holds, mapped = text == value, replacement if text == value else text
+    if holds and replacement is None:
+        raise RefusedChange(
+            f"The {what} is {default.expression}, which holds value {value!r} of enum type "
+            f"{type_name}, and no replacement was given. Nothing was changed. Give a "
+            "replacement, or change the default in an earlier migration."
+        )
+    return enum_sql.typed_literal(mapped, type_name, array)
+
+
+def _refuse_if_rows_hold(connection, plan: SwapPlan, advice: str | None) -> None:
+    """Refuse, naming the row count per column, when rows hold the value and nothing replaces it."""
+    held = []
+    with connection.cursor() as cursor:
+        for table in plan.tables:
+            if not table.columns:
+                continue
+            columns = [(column.name, column.array) for column in table.columns]
+            query = enum_sql.count_holding(table.table.identifier, columns, plan.value)
+            cursor.execute(enum_sql.render(query, connection))
+            counts = cursor.fetchone()
+            held += [
+                f"{table.table}.{column.name}: {count} row{'s' if count != 1 else ''}"
+                for column, count in zip(table.columns, counts, strict=True)
+                if count
+            ]
+    if held:
+        advice = advice or (
+            "Give a replacement (RemoveEnumValue(..., replacement=...), or "
+            "deprecated(label, replacement=...) in the code) so those rows move to it, or move "
+            "them to another value in a data migration first."
+        )
+        raise RefusedChange(
+            f"Value {plan.value!r} of enum type {plan.type_name} is still held by rows "
+            f"({'; '.join(held)}), so it was not removed and nothing was changed. {advice}"
+        )
+
+
+def _log_plan(plan: SwapPlan) -> None:
+    rewritten = [table for table in plan.tables if table.columns]
+    moved = f" (rows move to {plan.replacement!r})" if plan.replacement is not None else ""
+    logger.info(
+        "Removing %r from enum type %s%s by a type swap; %s.",
+        plan.value, plan.type_name, moved,
+        f"rewriting {len(rewritten)} table{'s' if len(rewritten) != 1 else ''}"
+        if rewritten else "no table to rewrite",
+    )
+    for table in rewritten:
+        rows = table.info.estimated_rows
+        logger.info(
+            "  Rewriting %s: %s, %s (columns: %s)",
+            table.table,
+            f"about {rows:,} rows" if rows >= 0 else "rows not estimated yet (never analysed)",
+            _size(table.info.size_bytes),
+            ", ".join(column.name for column in table.columns),
+        )
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size} TB"
+
+
+def _execute(schema_editor, plan: SwapPlan) -> None:
+    """Run the swap's statements (the module docstring gives their order and why)."""
+    run = _guarded(schema_editor, plan)
+    for index in plan.indexes:
+        run(enum_sql.drop_index(enum_sql.table_name(index.schema, index.name)))
+    run(enum_sql.rename_type(plan.type_name, plan.old_name))
+    run(enum_sql.create_type(plan.type_name, plan.values))
+    if plan.comment is not None:
+        run(enum_sql.comment_on_type(plan.type_name, plan.comment))
+    for table in plan.tables:
+        statement = table.alter_statement(plan.type_name, plan.value, plan.replacement)
+        if statement is not None:  # a table that only has an index to rebuild
+            run(statement)
+        for constraint in table.constraints:
+            if constraint.comment is not None:
+                target = enum_sql.constraint_on(constraint.name, table.table.identifier)
+                run(enum_sql.comment_on("CONSTRAINT", target, constraint.comment))
+    for index in plan.indexes:
+        run(enum_sql.catalog_definition(index.definition))
+        if index.comment is not None:
+            target = enum_sql.table_name(index.schema, index.name)
+            run(enum_sql.comment_on("INDEX", target, index.comment))
+    run(enum_sql.drop_type(plan.old_name))
+
+
+def _guarded(schema_editor, plan: SwapPlan):
+    """``execute``, turning "invalid input value for enum" into a refusal that says why."""
+
+    def run(statement) -> None:
+        try:
+            enum_sql.execute(schema_editor, statement)
+        except DatabaseError as exc:
+            if locks._sqlstate(exc) != "22P02":
+                raise
+            raise RefusedChange(
+                f"The type swap removing {plan.value!r} from enum type {plan.type_name} was "
+                f"refused by PostgreSQL ({str(exc).strip()}): something still holds the value "
+                "- rows written since the check, or a default, index or constraint naming it. "
+                "Nothing was changed. Move those rows or change that definition in an earlier "
+                "migration, then run migrate again."
+            ) from exc
+
+    return run
