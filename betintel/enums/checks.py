@@ -1,16 +1,217 @@
-"""System checks of the enum engine (ids ``enums.E…`` and ``enums.W…``)."""
+"""System checks of the enum engine (SPEC §6).
+
+A member has two labels: its value (``"h2h"``, what PostgreSQL calls the enum label) and its
+display label (``"Moneyline"``). Python already refuses two members with one value. Ids are
+stable:
+
+- ``enums.E001`` a member's value or display label is empty.
+- ``enums.E002`` two members of a choices class have the same display label.
+- ``enums.E003`` a value is longer than 63 bytes in UTF-8 (PostgreSQL's limit for labels).
+- ``enums.E004`` a type name is not a valid identifier.
+- ``enums.E005`` a type name is longer than 63 bytes in UTF-8.
+- ``enums.E006`` one type name is bound to more than one choices class.
+- ``enums.E007`` ``deprecated(replacement=…)`` names no member of the class.
+- ``enums.E008`` ``deprecated(replacement=…)`` names a member that is itself deprecated.
+- ``enums.E009`` ``flagged(flag=…)`` with an empty flag name.
+- ``enums.E010`` a database is not PostgreSQL.
+- ``enums.E011`` a migration's ``RunSQL`` alters, drops, renames or moves a managed enum type.
+- ``enums.E012`` a migration's ``RunSQL`` writes the catalog ``pg_enum``.
+- ``enums.E013`` an ``exhaustive(...)`` mapping misses non-deprecated members.
+- ``enums.W001`` a migration's ``RunSQL`` cannot be parsed, so it was not checked.
+- ``enums.W002`` a migration's ``RunSQL`` replaces the comment of a managed enum type (where
+  deprecations are recorded).
+- ``enums.W003`` an ``exhaustive(...)`` mapping has keys that are no member's value.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Iterator
+
+from django.apps import apps
 from django.core import checks
 from django.db import connections
 
+from . import migration_sql
+from .exhaustive import registry as exhaustive_registry
+from .markers import member_state
+from .operations import CreateEnumType
+from .state import base_enum_field
 
-@checks.register(checks.Tags.database)
+MAX_NAME_BYTES = 63
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def enum_fields_in_code(app_configs=None) -> Iterator[tuple]:
+    """``(model field, EnumField)`` of every concrete model field backed by an enum type."""
+    configs = app_configs if app_configs is not None else apps.get_app_configs()
+    for config in configs:
+        for model in config.get_models():
+            for model_field in model._meta.local_fields:
+                enum_field = base_enum_field(model_field)
+                if enum_field is not None:
+                    yield model_field, enum_field
+
+
+def _class_name(choices_class: type) -> str:
+    return f"{choices_class.__module__}.{choices_class.__qualname__}"
+
+
+@checks.register(checks.Tags.models)
+def check_members(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """enums.E001–E003, E007–E009: the members of each choices class used by an EnumField."""
+    classes = {
+        enum_field.choices_class
+        for _field, enum_field in enum_fields_in_code(app_configs)
+        if enum_field.choices_class is not None
+    }
+    errors: list[checks.CheckMessage] = []
+    for choices_class in sorted(classes, key=_class_name):
+        errors += _label_errors(choices_class) + _marker_errors(choices_class)
+    return errors
+
+
+def _label_errors(choices_class: type) -> list[checks.CheckMessage]:
+    name, errors = _class_name(choices_class), []
+    shown: dict[str, str] = {}
+    for member in choices_class:
+        if member.value is None:
+            continue  # the blank choice (__empty__) is no member of the type
+        label = str(member.label)
+        if member.value == "" or not label.strip():
+            what = "value" if member.value == "" else "display label"
+            errors.append(
+                checks.Error(
+                    f"Member {member.name} of {name} has an empty {what}.",
+                    hint="Give every member a non-empty value (PostgreSQL refuses empty enum "
+                    "labels) and a display label people can read.",
+                    obj=name,
+                    id="enums.E001",
+                )
+            )
+        elif label in shown:
+            errors.append(
+                checks.Error(
+                    f"Members {shown[label]} and {member.name} of {name} have the same display "
+                    f"label {label!r}, so forms and the admin cannot tell them apart.",
+                    hint="Give each member its own display label.",
+                    obj=name,
+                    id="enums.E002",
+                )
+            )
+        shown.setdefault(label, member.name)
+        if len(member.value.encode()) > MAX_NAME_BYTES:
+            errors.append(
+                checks.Error(
+                    f"The value {member.value!r} of {name}.{member.name} is "
+                    f"{len(member.value.encode())} bytes long in UTF-8; PostgreSQL allows at "
+                    f"most {MAX_NAME_BYTES} bytes in an enum label.",
+                    hint="Shorten the value; the display label can stay as long as you like.",
+                    obj=name,
+                    id="enums.E003",
+                )
+            )
+    return errors
+
+
+def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
+    name, errors = _class_name(choices_class), []
+    states = {member.value: member_state(member.label) for member in choices_class}
+    for member in choices_class:
+        is_deprecated, replacement, flag = states[member.value]
+        if is_deprecated and replacement is not None:
+            if replacement not in states:
+                errors.append(
+                    checks.Error(
+                        f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
+                        f"which is not a value of {name}.",
+                        hint="Name an existing, non-deprecated member as the replacement.",
+                        obj=name,
+                        id="enums.E007",
+                    )
+                )
+            elif states[replacement][0]:
+                errors.append(
+                    checks.Error(
+                        f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
+                        "which is deprecated itself; its rows would move to a value that is "
+                        "on its way out too.",
+                        hint="Name a member that is not deprecated as the replacement.",
+                        obj=name,
+                        id="enums.E008",
+                    )
+                )
+        if flag is not None and not flag.strip():
+            errors.append(
+                checks.Error(
+                    f"{name}.{member.name} is flagged(...) with an empty flag name, so it can "
+                    "never be written.",
+                    hint="Pass the feature flag that enables it: flagged(label, flag='enable_x').",
+                    obj=name,
+                    id="enums.E009",
+                )
+            )
+    return errors
+
+
+@checks.register(checks.Tags.models)
+def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """enums.E004–E006: each type name is a short identifier bound to one choices class."""
+    errors: list[checks.CheckMessage] = []
+    bound: dict[str, dict[type, list[str]]] = {}
+    seen: set[str] = set()
+    for model_field, enum_field in enum_fields_in_code(app_configs):
+        name = enum_field.enum_type_name
+        where = f"{model_field.model._meta.label}.{model_field.name}"
+        if enum_field.choices_class is not None:
+            bound.setdefault(name, {}).setdefault(enum_field.choices_class, []).append(where)
+        if name in seen:
+            continue
+        seen.add(name)
+        if not IDENTIFIER.match(name):
+            errors.append(
+                checks.Error(
+                    f"The enum type name {name!r} of {where} is not a valid identifier.",
+                    hint="Use letters, digits and underscores, starting with a letter, "
+                    "e.g. type_name='bet_type_enum'.",
+                    obj=model_field,
+                    id="enums.E004",
+                )
+            )
+        if len(name.encode()) > MAX_NAME_BYTES:
+            errors.append(
+                checks.Error(
+                    f"The enum type name {name!r} of {where} is {len(name.encode())} bytes "
+                    f"long; PostgreSQL truncates names longer than {MAX_NAME_BYTES} bytes.",
+                    hint="Pass a shorter type_name= to the EnumField.",
+                    obj=model_field,
+                    id="enums.E005",
+                )
+            )
+    for name, classes in sorted(bound.items()):
+        if len(classes) > 1:
+            described = "; ".join(
+                f"{_class_name(cls)} ({', '.join(users)})" for cls, users in classes.items()
+            )
+            errors.append(
+                checks.Error(
+                    f"The enum type {name} is bound to {len(classes)} choices classes: "
+                    f"{described}.",
+                    hint="One type name belongs to one choices class: use the same class in "
+                    "every field of the type, or give the others their own type_name.",
+                    obj=name,
+                    id="enums.E006",
+                )
+            )
+    return errors
+
+
+@checks.register(checks.Tags.database, checks.Tags.compatibility)
 def check_database_vendor(databases=None, **kwargs) -> list[checks.CheckMessage]:
-    """enums.E010: enum fields need PostgreSQL."""
+    """enums.E010: enum fields need PostgreSQL (no connection is opened to find out)."""
     errors = []
-    for alias in databases or ():
+    for alias in databases if databases is not None else list(connections):
         connection = connections[alias]
         if connection.vendor != "postgresql":
             errors.append(
@@ -21,6 +222,96 @@ def check_database_vendor(databases=None, **kwargs) -> list[checks.CheckMessage]
                     "the embedded one.",
                     obj=alias,
                     id="enums.E010",
+                )
+            )
+    return errors
+
+
+@checks.register(checks.Tags.models)
+def check_migration_sql(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """enums.E011, E012, W001, W002: RunSQL must leave managed enum types to the operations."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    migrations = loader.disk_migrations
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    managed = {field.enum_type_name for _model_field, field in enum_fields_in_code()}
+    managed |= {
+        operation.name
+        for migration in migrations.values()
+        for operation in migration.operations
+        if isinstance(operation, CreateEnumType)
+    }
+    errors: list[checks.CheckMessage] = []
+    for (app_label, _name), migration in sorted(migrations.items()):
+        if labels is not None and app_label not in labels:
+            continue
+        for sql, has_params in migration_sql.run_sql_texts(migration.operations):
+            for finding in migration_sql.findings(sql, managed, has_params):
+                errors.append(_sql_message(migration, finding))
+    return errors
+
+
+_SQL_IDS = {
+    migration_sql.CHANGES_TYPE: (checks.Error, "enums.E011"),
+    migration_sql.WRITES_PG_ENUM: (checks.Error, "enums.E012"),
+    migration_sql.UNPARSABLE: (checks.Warning, "enums.W001"),
+    migration_sql.COMMENTS_TYPE: (checks.Warning, "enums.W002"),
+}
+
+_SQL_HINTS = {
+    migration_sql.CHANGES_TYPE: "Change enum types only through betintel.enums.operations "
+    "(AddEnumValue, RenameEnumValue, DeprecateEnumValue, RemoveEnumValue, DropEnumType): they "
+    "keep migration state, dependent columns and the audit log right.",
+    migration_sql.WRITES_PG_ENUM: "Never write pg_enum: it corrupts the type for every table "
+    "using it. Use the operations of betintel.enums.operations instead.",
+    migration_sql.UNPARSABLE: "Fix the SQL so PostgreSQL's parser accepts it; until then it "
+    "cannot be checked for changes to enum types.",
+    migration_sql.COMMENTS_TYPE: "The comment of an enum type records its deprecations; use "
+    "DeprecateEnumValue instead of COMMENT ON TYPE.",
+}
+
+
+def _sql_message(migration, finding: migration_sql.Finding) -> checks.CheckMessage:
+    level, check_id = _SQL_IDS[finding.kind]
+    module = sys.modules.get(migration.__module__)
+    where = getattr(module, "__file__", None) or migration.__module__
+    return level(
+        f"Migration {migration.app_label}.{migration.name} ({where}) runs SQL that "
+        f"{finding.what}: {finding.statement}",
+        hint=_SQL_HINTS[finding.kind],
+        obj=f"{migration.app_label}.{migration.name}",
+        id=check_id,
+    )
+
+
+@checks.register(checks.Tags.models)
+def check_exhaustive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """enums.E013, W003: every exhaustive(...) mapping covers every non-deprecated member."""
+    errors: list[checks.CheckMessage] = []
+    for mapping in sorted(exhaustive_registry.values(), key=lambda m: m.where):
+        name = _class_name(mapping.choices_class)
+        missing = mapping.missing()
+        if missing:
+            errors.append(
+                checks.Error(
+                    f"The exhaustive mapping of {name} at {mapping.where} does not cover "
+                    f"{', '.join(map(repr, missing))}.",
+                    hint="Add an entry for each missing value (deprecated members may be left "
+                    "out), so the code that branches on it handles every value.",
+                    obj=name,
+                    id="enums.E013",
+                )
+            )
+        unknown = mapping.unknown()
+        if unknown:
+            errors.append(
+                checks.Warning(
+                    f"The exhaustive mapping of {name} at {mapping.where} has entries for "
+                    f"{', '.join(map(repr, unknown))}, which are no values of {name}.",
+                    hint="Remove the stale entries, or fix their spelling.",
+                    obj=name,
+                    id="enums.W003",
                 )
             )
     return errors

@@ -29,7 +29,14 @@ class ExhaustiveMapping:
         ]
 
 
-registry: list[ExhaustiveMapping] = []
+    def unknown(self) -> list[str]:
+        """Keys of the mapping that are no value of the choices class (stale entries)."""
+        values = {member.value for member in self.choices_class}
+        return sorted(key for key in self.keys if key not in values)
+
+
+#: Every declared mapping, by where it is declared (a re-run declaration replaces its entry).
+registry: dict[tuple[str, type], ExhaustiveMapping] = {}
 
 
 def exhaustive(choices_class: type, mapping: Mapping[object, V]) -> dict[str, V]:
@@ -41,5 +48,5 @@ def exhaustive(choices_class: type, mapping: Mapping[object, V]) -> dict[str, V]
     caller = sys._getframe(1)
     keys = {str(getattr(key, "value", key)): value for key, value in mapping.items()}
     where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-    registry.append(ExhaustiveMapping(choices_class, frozenset(keys), where))
+    registry[where, choices_class] = ExhaustiveMapping(choices_class, frozenset(keys), where)
     return keys
