@@ -1,19 +1,47 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+
+from betintel.enums.admin import EstimatedCountPaginator
 
 from .models import AuditLog
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only, so nobody adds, changes or deletes entries here."""
+    """The audit log, read-only for everyone: it is append-only, superusers included.
+
+    Every active staff user may look at it; nobody adds, changes or deletes entries here (the
+    database refuses UPDATE and DELETE as well).
+    """
 
     list_display = ["created_at", "action", "message", "actor"]
     list_filter = ["action"]
     search_fields = ["message"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "action", "message", "details", "actor"]
+    list_select_related = ["actor"]
+    fields = ["created_at", "action", "message", "actor", "pretty_details"]
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    @admin.display(description="details")
+    def pretty_details(self, entry: AuditLog) -> str:
+        """The JSON details, indented for reading."""
+        text = json.dumps(
+            entry.details, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder
+        )
+        return format_html('<pre class="audit-details">{}</pre>', text)
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
 
     def has_add_permission(self, request) -> bool:
         return False

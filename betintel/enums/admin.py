@@ -1,0 +1,145 @@
+"""Admin support: rows per enum value as a table and a bar chart, and counts that stay fast.
+
+The engine registers no model here. Domain apps opt in with ``EnumCountsMixin`` on their own
+``ModelAdmin``; big tables are never counted in full on a page load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.admin import ShowFacets
+from django.core.paginator import Paginator
+from django.db import router
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+
+from . import conf
+from .counts import planner_rows
+from .report import ValueReport, field_report
+
+# Geometry of the server-rendered SVG chart, in its own user units (it scales to the page).
+CHART_WIDTH = 480
+LABEL_WIDTH = 115
+BAR_AREA = 200
+ROW_HEIGHT = 26
+BAR_HEIGHT = 18
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts exactly only small results; big ones take the planner's estimate (``EXPLAIN``).
+
+    Django's admin counts every change list with ``COUNT(*)``, a full scan of a table with
+    millions of rows on every page load. Above ``conf.exact_count_limit()`` rows the page
+    total is an estimate instead, and ``estimated`` says so.
+    """
+
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet):
+            estimate = planner_rows(self.object_list)
+            if estimate is not None and estimate >= conf.exact_count_limit():
+                self.estimated = True
+                return estimate
+        return super().count
+
+
+@dataclass
+class Bar:
+    """One value in the chart and its table row."""
+
+    value: ValueReport
+    width: float
+    y: int
+
+    @property
+    def display_rows(self) -> str:
+        return self.value.rows_display
+
+    @property
+    def text_y(self) -> int:
+        return self.y + BAR_HEIGHT - 5
+
+    @property
+    def css_state(self) -> str:
+        if self.value.state == "flagged":
+            return "flag-on" if self.value.flag_on else "flag-off"
+        return self.value.state
+
+
+@dataclass
+class ValueChart:
+    """Rows per value of one enum field, ready for ``admin/enums/value_chart.html``."""
+
+    title: str
+    type_name: str
+    columns: list[str]
+    bars: list[Bar]
+    estimated: bool
+    total: int | None
+    height: int
+    label_width: int = LABEL_WIDTH
+    chart_width: int = CHART_WIDTH
+    bar_area: int = BAR_AREA
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def count_x(self) -> int:
+        return self.label_width + self.bar_area + 6
+
+    @property
+    def total_display(self) -> str:
+        if self.total is None:
+            return "unknown"
+        return f"{'≈ ' if self.estimated else ''}{self.total:,}"
+
+
+def value_chart(model, field_name: str, using: str | None = None) -> ValueChart:
+    """Every value of the field's enum type (zero counts included) with its rows and state."""
+    using = using or router.db_for_read(model)
+    report = field_report(model, field_name, using=using)
+    values = report.values
+    known = [value.rows for value in values if value.rows is not None]
+    largest = max(known, default=0) or 1
+    bars = [
+        Bar(value, BAR_AREA * (value.rows or 0) / largest, index * ROW_HEIGHT + 4)
+        for index, value in enumerate(values)
+    ]
+    opts = model._meta
+    verbose = opts.get_field(field_name).verbose_name
+    return ValueChart(
+        title=capfirst(f"{opts.verbose_name_plural} per {verbose}"),
+        type_name=report.type,
+        columns=report.columns,
+        bars=bars,
+        estimated=report.any_estimated,
+        total=sum(known) if len(known) == len(values) else None,
+        height=len(values) * ROW_HEIGHT + 8,
+    )
+
+
+class EnumCountsMixin:
+    """``ModelAdmin`` mixin: the change list shows rows per value of ``enum_count_fields``.
+
+    Also keeps the change list fast on big tables: no second ``COUNT(*)`` of the whole table
+    (``show_full_result_count``) and an estimating paginator.
+    """
+
+    enum_count_fields: tuple[str, ...] = ()
+    change_list_template = "admin/enums/change_list.html"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    # Filter facets count every choice with a scan of the table; the chart answers that.
+    show_facets = ShowFacets.NEVER
+
+    def changelist_view(self, request, extra_context=None):
+        charts = [value_chart(self.model, name) for name in self.enum_count_fields]
+        context = {
+            **(extra_context or {}),
+            "enum_charts": charts,
+            "enum_exact_count_limit": f"{conf.exact_count_limit():,}",
+        }
+        return super().changelist_view(request, extra_context=context)

@@ -1,0 +1,382 @@
+"""The enum status report: every enum type in the code and in the database, side by side.
+
+Built as data, so ``manage.py enum_status``, the admin's "Enum status" page and the API all
+show the same thing. Drift (the code and the database disagree) makes the report not ``ok``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS, connections, router
+
+from . import conf, introspection
+from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
+from .markers import member_state
+from .state import base_enum_field
+
+ACTIVE, FLAGGED, DEPRECATED = "active", "flagged", "deprecated"
+
+
+@dataclass(frozen=True)
+class CodeValue:
+    """A member of a choices class, with its lifecycle state."""
+
+    value: str
+    label: str
+    deprecated: bool = False
+    replacement: str | None = None
+    flag: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.deprecated:
+            return DEPRECATED
+        return FLAGGED if self.flag else ACTIVE
+
+    def writable(self, flags: frozenset[str]) -> bool:
+        """Whether new writes may use this value while ``flags`` are on."""
+        return self.state == ACTIVE or (self.state == FLAGGED and self.flag in flags)
+
+
+@dataclass
+class CodeType:
+    """An enum type as the models declare it."""
+
+    name: str
+    choices: str | None
+    values: list[CodeValue]
+    fields: list[str] = field(default_factory=list)
+    other_choices: list[str] = field(default_factory=list)
+
+    def value(self, value: str) -> CodeValue | None:
+        return next((member for member in self.values if member.value == value), None)
+
+
+def code_types(using: str | None = None, app_registry=None) -> dict[str, CodeType]:
+    """Every enum type the installed models use (ArrayField bases too), by type name.
+
+    With ``using``, only models that the routers let migrate to that database count.
+    """
+    registry = app_registry or global_apps
+    types: dict[str, CodeType] = {}
+    for model in registry.get_models():
+        if using is not None and not router.allow_migrate_model(using, model):
+            continue
+        for model_field in model._meta.local_fields:
+            enum_field = base_enum_field(model_field)
+            if enum_field is None:
+                continue
+            declared = _code_type(enum_field)
+            entry = types.setdefault(declared.name, declared)
+            entry.fields.append(f"{model._meta.label}.{model_field.name}")
+            if declared.choices != entry.choices and declared.choices not in entry.other_choices:
+                entry.other_choices.append(declared.choices)
+    return types
+
+
+def _code_type(enum_field) -> CodeType:
+    choices_class = enum_field.choices_class
+    if choices_class is None:
+        values = [
+            CodeValue(value, value, value in enum_field.enum_deprecated,
+                      enum_field.enum_deprecated.get(value))
+            for value in enum_field.enum_values
+        ]
+        return CodeType(enum_field.enum_type_name, None, values)
+    values = []
+    for member in choices_class:
+        if member.value is None:
+            continue
+        is_deprecated, replacement, flag = member_state(member.label)
+        values.append(CodeValue(member.value, str(member.label), is_deprecated, replacement, flag))
+    path = f"{choices_class.__module__}.{choices_class.__qualname__}"
+    return CodeType(enum_field.enum_type_name, path, values)
+
+
+@dataclass
+class ValueReport:
+    """One value of a type: where it exists, its state and how many rows hold it."""
+
+    value: str
+    label: str | None
+    in_code: bool
+    in_db: bool
+    state: str
+    flag: str | None
+    flag_on: bool | None
+    rows: int | None
+    rows_estimated: bool
+    replacement: str | None = None
+
+    @property
+    def rows_display(self) -> str:
+        """The row count for people: ``12``, ``≈ 3,400,000``, ``unknown`` or ``—``."""
+        if self.rows is None:
+            return "unknown" if self.rows_estimated else "—"
+        return f"{'≈ ' if self.rows_estimated else ''}{self.rows:,}"
+
+    def as_dict(self) -> dict:
+        return {
+            "value": self.value, "label": self.label, "in_code": self.in_code,
+            "in_db": self.in_db, "state": self.state, "flag": self.flag,
+            "flag_on": self.flag_on, "rows": self.rows, "rows_estimated": self.rows_estimated,
+        }
+
+
+@dataclass
+class TypeReport:
+    """One enum type: its columns, its values, and where code and database disagree."""
+
+    type: str
+    choices: str | None
+    columns: list[str]
+    values: list[ValueReport]
+    warnings: list[str]
+    drift: list[str]
+    fields: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drift
+
+    @property
+    def any_estimated(self) -> bool:
+        return any(value.rows_estimated for value in self.values)
+
+    def as_dict(self) -> dict:
+        return {
+            "type": self.type, "choices": self.choices, "columns": list(self.columns),
+            "values": [value.as_dict() for value in self.values],
+            "warnings": list(self.warnings), "drift": list(self.drift),
+        }
+
+
+@dataclass
+class StatusReport:
+    """The whole report for one database."""
+
+    database: str
+    enums: list[TypeReport]
+    feature_flags: frozenset[str]
+    counts: str
+
+    @property
+    def ok(self) -> bool:
+        return all(entry.ok for entry in self.enums)
+
+    @property
+    def drift(self) -> list[str]:
+        return [problem for entry in self.enums for problem in entry.drift]
+
+    def as_dict(self) -> dict:
+        """The ``--json`` document (SPEC §7)."""
+        return {
+            "database": self.database, "ok": self.ok,
+            "enums": [entry.as_dict() for entry in self.enums],
+        }
+
+
+def build_report(
+    using: str = DEFAULT_DB_ALIAS, counts: str = AUTO, app_registry=None
+) -> StatusReport:
+    """Compare the enum types of the code with those of database ``using``."""
+    connection = connections[using]
+    code = code_types(using, app_registry)
+    database = introspection.enum_types(connection)
+    columns = enum_columns(connection)
+    names = sorted(set(code) | set(database))
+    wanted = {
+        column: _all_values(code.get(name), database.get(name))
+        for name in names
+        for column in columns.get(name, [])
+    }
+    counted = count_values(connection, wanted, counts)
+    flags = conf.feature_flags()
+    enums = [
+        compare_type(
+            name, code.get(name), database.get(name), columns.get(name, []), counted, flags,
+            counts,
+        )
+        for name in names
+    ]
+    return StatusReport(using, enums, flags, counts)
+
+
+def field_report(
+    model, field_name: str, using: str | None = None, counts: str = AUTO
+) -> TypeReport:
+    """The report of one model field's type, with the rows of that field's column only."""
+    using = using or router.db_for_read(model)
+    model_field = model._meta.get_field(field_name)
+    declared = _code_type(base_enum_field(model_field))
+    connection = connections[using]
+    database = introspection.enum_type(connection, declared.name)
+    columns = [
+        column
+        for column in enum_columns(connection).get(declared.name, [])
+        if column.table == model._meta.db_table and column.name == model_field.column
+    ]
+    values = _all_values(declared, database)
+    counted = count_values(connection, dict.fromkeys(columns, values), counts)
+    declared.fields.append(f"{model._meta.label}.{model_field.name}")
+    return compare_type(
+        declared.name, declared, database, columns, counted, conf.feature_flags(), counts
+    )
+
+
+def _all_values(code: CodeType | None, database: introspection.EnumType | None) -> list[str]:
+    return merged_values(
+        [member.value for member in code.values] if code else [],
+        list(database.values) if database else [],
+    )
+
+
+def merged_values(code_values: list[str], db_values: list[str]) -> list[str]:
+    """The database's order, with values only the code has placed after their predecessor."""
+    merged = list(db_values)
+    previous = None
+    for value in code_values:
+        if value not in merged:
+            merged.insert(merged.index(previous) + 1 if previous is not None else 0, value)
+        previous = value
+    return merged
+
+
+def compare_type(
+    name: str,
+    code: CodeType | None,
+    database: introspection.EnumType | None,
+    columns: list[Column],
+    counted: dict[Column, ColumnCounts],
+    flags: frozenset[str],
+    counts: str = AUTO,
+) -> TypeReport:
+    """Build one type's report: values side by side, drift and warnings."""
+    recorded = introspection.recorded_deprecations(database.comment) if database else {}
+    values = [
+        _value_report(value, code, database, recorded, columns, counted, flags, counts)
+        for value in _all_values(code, database)
+    ]
+    return TypeReport(
+        type=name,
+        choices=code.choices if code else None,
+        columns=[column.label for column in columns],
+        values=values,
+        warnings=_warnings(name, code, database, columns, counted),
+        drift=_drift(name, code, database, recorded),
+        fields=list(code.fields) if code else [],
+    )
+
+
+def _value_report(value, code, database, recorded, columns, counted, flags, counts):
+    member = code.value(value) if code else None
+    if member is not None:
+        state, label, flag = member.state, member.label, member.flag
+        replacement = member.replacement
+    else:
+        state = DEPRECATED if value in recorded else ACTIVE
+        label, flag, replacement = None, None, recorded.get(value)
+    rows: int | None = None if counts == NONE else 0
+    for column in columns:
+        found = counted[column].rows.get(value)
+        rows = None if rows is None or found is None else rows + found
+    return ValueReport(
+        value=value,
+        label=label,
+        in_code=member is not None,
+        in_db=database is not None and value in database.values,
+        state=state,
+        flag=flag,
+        flag_on=(flag in flags) if flag else None,
+        rows=rows,
+        rows_estimated=any(counted[column].estimated for column in columns),
+        replacement=replacement,
+    )
+
+
+def _drift(name, code, database, recorded) -> list[str]:
+    """Where code and database disagree about what exists or what is deprecated."""
+    if code is None:
+        return [
+            f"Type {name} exists in the database but no model uses it: its values "
+            f"{', '.join(database.values)} are unknown to the code. Declare it on a model's "
+            "EnumField, or drop it with a DropEnumType migration."
+        ]
+    where = code.choices or ", ".join(code.fields)
+    if database is None:
+        return [
+            f"Type {name} is used by {', '.join(code.fields)} but does not exist in the "
+            "database. Apply the migration that creates it (manage.py migrate), or write it "
+            "with manage.py makemigrations."
+        ]
+    problems = []
+    for member in code.values:
+        if member.value not in database.values:
+            problems.append(
+                f"Value {member.value!r} of type {name} is in the code ({where}) but not in "
+                "the database. Apply the migration that adds it (manage.py migrate), or write "
+                "it with manage.py makemigrations."
+            )
+    for value in database.values:
+        if code.value(value) is None:
+            problems.append(
+                f"Value {value!r} of type {name} is in the database but unknown to the code "
+                f"({where}). Add it to the choices class, or retire it with a migration "
+                "(DeprecateEnumValue, then RemoveEnumValue)."
+            )
+    problems.extend(_deprecation_drift(name, code, database, recorded, where))
+    return problems
+
+
+def _deprecation_drift(name, code, database, recorded, where) -> list[str]:
+    problems = []
+    for member in code.values:
+        if member.value not in database.values:
+            continue
+        if member.deprecated and member.value not in recorded:
+            problems.append(
+                f"Value {member.value!r} of type {name} is deprecated in the code ({where}) "
+                "but not in the database. Apply its DeprecateEnumValue migration "
+                "(manage.py makemigrations, then migrate)."
+            )
+        elif not member.deprecated and member.value in recorded:
+            problems.append(
+                f"Value {member.value!r} of type {name} is recorded as deprecated in the "
+                f"database but not in the code ({where}). Mark it deprecated(...) in the code, "
+                "or reverse the migration that deprecated it."
+            )
+        elif member.deprecated and recorded[member.value] != member.replacement:
+            problems.append(
+                f"Value {member.value!r} of type {name} is deprecated with replacement "
+                f"{member.replacement!r} in the code but {recorded[member.value]!r} in the "
+                "database. Make them agree with a DeprecateEnumValue migration."
+            )
+    return problems
+
+
+def _warnings(name, code, database, columns, counted) -> list[str]:
+    warnings = []
+    if code and database:
+        in_code = [member.value for member in code.values if member.value in database.values]
+        in_db = [value for value in database.values if code.value(value) is not None]
+        if in_code != in_db:
+            warnings.append(
+                f"Values of type {name} are ordered differently in the code "
+                f"({', '.join(in_code)}) and in the database ({', '.join(in_db)}); ORDER BY "
+                "and comparisons follow the database. Reorder the members if that matters."
+            )
+    if code and code.other_choices:
+        warnings.append(
+            f"Type {name} is declared by several choices classes ({code.choices}, "
+            f"{', '.join(code.other_choices)}); bind one type to one class."
+        )
+    for column in columns:
+        if counted[column].unanalysed:
+            table = column.label.rsplit(".", 1)[0]
+            warnings.append(
+                f"Table {table} has no planner statistics yet (never analysed), so the rows of "
+                f"{column.label} are unknown. Run ANALYZE {table}, or ask for exact counts."
+            )
+    return warnings
