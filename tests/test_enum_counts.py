@@ -1,0 +1,178 @@
+"""Rows per enum value in ``enum_status``: exact counts, planner estimates, arrays, partitions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from psycopg import sql
+
+from tests.helpers import run_command
+
+
+def execute(template: str, *names: str) -> None:
+    statement = sql.SQL(template).format(*(sql.Identifier(name) for name in names))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+
+def counts(type_name: str, *args: str) -> dict:
+    """``{value: (rows, rows_estimated)}`` of ``type_name``, plus the entry itself."""
+    out, err, code = run_command("enum_status", "--json", *args)
+    entry = next(item for item in json.loads(out)["enums"] if item["type"] == type_name)
+    return entry
+
+
+def rows(entry: dict) -> dict[str, int | None]:
+    return {item["value"]: item["rows"] for item in entry["values"]}
+
+
+@pytest.fixture
+def scratch_table(scratch_types):
+    """An enum type (a, b, c) and a table holding 2000 × a and 1000 × b, never analysed."""
+    type_name, table = scratch_types("cnt"), scratch_types("cnt_table")
+    execute("CREATE TYPE {} AS ENUM ('a', 'b', 'c')", type_name)
+    # Autovacuum stays off so that "never analysed" holds for as long as the test needs.
+    execute("CREATE TABLE {} (id serial, v {}) WITH (autovacuum_enabled = false)",
+            table, type_name)
+    fill(table, type_name, 3000)
+    return type_name, table
+
+
+def fill(table: str, type_name: str, number: int) -> None:
+    statement = sql.SQL(
+        "INSERT INTO {} (v) SELECT (CASE WHEN i % 3 = 0 THEN 'b' ELSE 'a' END)::{} "
+        "FROM generate_series(1, {}) AS i"
+    ).format(sql.Identifier(table), sql.Identifier(type_name), sql.Literal(number))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+
+def test_estimate__never_analysed__unknown_with_a_warning_not_a_crash(scratch_table):
+    type_name, table = scratch_table
+
+    entry = counts(type_name, "--counts", "estimate")
+
+    assert entry["columns"] == [f"{table}.v"]
+    assert rows(entry) == {"a": None, "b": None, "c": None}
+    assert all(item["rows_estimated"] for item in entry["values"])
+    assert any(f"ANALYZE {table}" in warning for warning in entry["warnings"])
+
+
+def test_estimate__after_analyze__from_the_most_common_values(scratch_table):
+    type_name, table = scratch_table
+    execute("ANALYZE {}", table)
+
+    entry = counts(type_name, "--counts", "estimate")
+
+    found = rows(entry)
+    assert found["a"] == pytest.approx(2000, rel=0.02)
+    assert found["b"] == pytest.approx(1000, rel=0.02)
+    assert found["c"] == 0
+    assert all(item["rows_estimated"] for item in entry["values"])
+    assert entry["warnings"] == []
+
+
+def test_estimate__table_grew_since_analyze__scaled_to_its_current_size(scratch_table):
+    type_name, table = scratch_table
+    execute("ANALYZE {}", table)
+    fill(table, type_name, 3000)
+
+    found = rows(counts(type_name, "--counts", "estimate"))
+
+    assert found["a"] == pytest.approx(4000, rel=0.05)
+    assert found["b"] == pytest.approx(2000, rel=0.05)
+
+
+def test_default_counts__small_table__exact_even_if_never_analysed(scratch_table):
+    type_name, _ = scratch_table
+
+    entry = counts(type_name)
+
+    assert rows(entry) == {"a": 2000, "b": 1000, "c": 0}
+    assert not any(item["rows_estimated"] for item in entry["values"])
+
+
+def test_default_counts__table_above_the_limit__estimated_and_marked(scratch_table, settings):
+    type_name, table = scratch_table
+    execute("ANALYZE {}", table)
+    settings.ENUM_EXACT_COUNT_LIMIT = 1000
+
+    entry = counts(type_name)
+    exact = counts(type_name, "--counts", "exact")
+
+    assert all(item["rows_estimated"] for item in entry["values"])
+    assert rows(entry)["a"] == pytest.approx(2000, rel=0.02)
+    assert rows(exact) == {"a": 2000, "b": 1000, "c": 0}
+    assert not any(item["rows_estimated"] for item in exact["values"])
+
+
+def test_estimate__values_missing_from_statistics__share_the_rest(scratch_types):
+    type_name, table = scratch_types("mcv"), scratch_types("mcv_table")
+    execute("CREATE TYPE {} AS ENUM ('common', 'rare_1', 'rare_2', 'absent')", type_name)
+    execute("CREATE TABLE {} (v {}) WITH (autovacuum_enabled = false)", table, type_name)
+    # A statistics target of 1 keeps one most-common value; 300 rows are all sampled.
+    statement = sql.SQL(
+        "ALTER TABLE {t} ALTER COLUMN v SET STATISTICS 1; "
+        "INSERT INTO {t} (v) SELECT 'common'::{e} FROM generate_series(1, 250); "
+        "INSERT INTO {t} (v) SELECT 'rare_1'::{e} FROM generate_series(1, 25); "
+        "INSERT INTO {t} (v) SELECT 'rare_2'::{e} FROM generate_series(1, 25); "
+        "ANALYZE {t}"
+    ).format(t=sql.Identifier(table), e=sql.Identifier(type_name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+    found = rows(counts(type_name, "--counts", "estimate"))
+
+    assert found["common"] == pytest.approx(250, rel=0.02)
+    # The 50 other rows are shared by the values the statistics do not list.
+    assert found["rare_1"] + found["rare_2"] + found["absent"] == pytest.approx(50, abs=2)
+    assert found["rare_1"] == found["rare_2"] == found["absent"]
+
+
+def test_counts__array_column__listed_and_counted_once_per_row(scratch_types):
+    type_name, table = scratch_types("arr"), scratch_types("arr_table")
+    execute("CREATE TYPE {} AS ENUM ('x', 'y', 'z')", type_name)
+    execute("CREATE TABLE {} (tags {}[]) WITH (autovacuum_enabled = false)", table, type_name)
+    statement = sql.SQL(
+        "INSERT INTO {t} (tags) SELECT ARRAY['x', 'x', 'y']::{e}[] FROM generate_series(1, 300); "
+        "INSERT INTO {t} (tags) SELECT ARRAY['y']::{e}[] FROM generate_series(1, 100); "
+        "INSERT INTO {t} (tags) VALUES (NULL), ('{{}}')"
+    ).format(t=sql.Identifier(table), e=sql.Identifier(type_name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+    exact = counts(type_name, "--counts", "exact")
+    execute("ANALYZE {}", table)
+    estimated = counts(type_name, "--counts", "estimate")
+
+    assert exact["columns"] == [f"{table}.tags"]
+    assert rows(exact) == {"x": 300, "y": 400, "z": 0}
+    assert rows(estimated)["x"] == pytest.approx(300, rel=0.05)
+    assert rows(estimated)["y"] == pytest.approx(400, rel=0.05)
+    assert rows(estimated)["z"] <= 0.01 * 402  # not listed: at most the planner's default
+
+
+def test_counts__partitioned_table__parent_listed_and_partitions_counted(scratch_types):
+    type_name, table = scratch_types("part"), scratch_types("part_table")
+    first, second = scratch_types("part_one"), scratch_types("part_two")
+    execute("CREATE TYPE {} AS ENUM ('p', 'q')", type_name)
+    execute("CREATE TABLE {} (n int, v {}) PARTITION BY RANGE (n)", table, type_name)
+    execute("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (0) TO (1000)", first, table)
+    execute("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (1000) TO (2000)", second, table)
+    statement = sql.SQL(
+        "INSERT INTO {} (n, v) SELECT i, (CASE WHEN i < 1500 THEN 'p' ELSE 'q' END)::{} "
+        "FROM generate_series(0, 1999) AS i"
+    ).format(sql.Identifier(table), sql.Identifier(type_name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+    exact = counts(type_name, "--counts", "exact")
+    execute("ANALYZE {}", table)
+    estimated = counts(type_name, "--counts", "estimate")
+
+    assert exact["columns"] == [f"{table}.v"]
+    assert rows(exact) == {"p": 1500, "q": 500}
+    assert rows(estimated)["p"] == pytest.approx(1500, rel=0.05)
+    assert rows(estimated)["q"] == pytest.approx(500, rel=0.05)
