@@ -22,7 +22,12 @@ from django.test.utils import isolate_apps
 
 from betintel.enums import EnumField
 from betintel.enums.autodetector import EnumAutodetector
-from betintel.enums.operations import AddEnumValue, CreateEnumType, DeprecateEnumValue
+from betintel.enums.operations import (
+    AddEnumValue,
+    CreateEnumType,
+    DeprecateEnumValue,
+    DropEnumType,
+)
 from tests.helpers import run_command, temporary_migration_module, written_migrations
 
 pytestmark = pytest.mark.django_db
@@ -423,3 +428,66 @@ def test_member_added_beside_label_change__only_the_addition():
     )
     (migration,) = changes["enumapp"]
     assert [type(op) for op in migration.operations] == [AddEnumValue]
+
+
+def _mood_created(values: list[str]) -> Migration:
+    created = Migration("0001_initial", "alpha")
+    created.operations = [CreateEnumType("mood_enum", values)]
+    return created
+
+
+def test_added_value_in_a_partial_index_condition__index_waits_for_next_migration():
+    old_mood = EnumField(type_name="mood_enum", values=["calm"])
+    before = _project(_model_state("alpha", "Horse", mood=old_mood))
+    horse = _model_state("alpha", "Horse", mood=_mood())
+    horse.options["indexes"] = [
+        models.Index(fields=["id"], condition=models.Q(mood="wild"), name="alpha_wild_horses")
+    ]
+    changes = _detect(before, _project(horse), _graph(_mood_created(["calm"])), "alpha")
+    first, second = changes["alpha"]
+    assert [type(op) for op in first.operations] == [AddEnumValue]
+    assert [type(op) for op in second.operations] == [ops.AddIndex]
+    assert ("alpha", first.name) in second.dependencies
+
+
+def test_added_value_as_default_of_a_new_model__model_waits_for_next_migration():
+    old_mood = EnumField(type_name="mood_enum", values=["calm"])
+    before = _project(_model_state("alpha", "Horse", mood=old_mood))
+    after = _project(
+        _model_state("alpha", "Horse", mood=_mood()),
+        _model_state("alpha", "Stallion", mood=_mood(default="wild")),
+    )
+    changes = _detect(before, after, _graph(_mood_created(["calm"])), "alpha")
+    first, second = changes["alpha"]
+    assert [type(op) for op in first.operations] == [AddEnumValue]
+    assert [type(op) for op in second.operations] == [ops.CreateModel]
+
+
+def test_type_losing_its_last_use_in_another_app__dropped_after_that_removal():
+    before = _project(_model_state("alpha", "Horse"), _model_state("beta", "Rider", mood=_mood()))
+    after = _project(_model_state("alpha", "Horse"), _model_state("beta", "Rider"))
+    changes = _detect(before, after, _graph(_mood_created(["calm", "wild"])), "alpha", "beta")
+    (alpha,) = changes["alpha"]
+    (beta,) = changes["beta"]
+    assert [type(op) for op in alpha.operations] == [DropEnumType]
+    assert [type(op) for op in beta.operations] == [ops.RemoveField]
+    assert ("beta", beta.name) in alpha.dependencies
+
+
+def test_replacement_of_a_deprecation_changed__deprecate_enum_value_again():
+    before = _project(_model_state("alpha", "Horse", mood=_mood(deprecated={"wild": None})))
+    after = _project(_model_state("alpha", "Horse", mood=_mood(deprecated={"wild": "calm"})))
+    changes = _detect(before, after, _graph(_mood_created(["calm", "wild"])), "alpha")
+    (migration,) = changes["alpha"]
+    (operation,) = migration.operations
+    assert isinstance(operation, DeprecateEnumValue) and operation.replacement == "calm"
+
+
+def test_migrate_check__unsafe_edit__reported_as_pending_not_raised():
+    before = _project(
+        _model_state("alpha", "Horse", mood=EnumField(type_name="mood_enum", values=["x", "y"]))
+    )
+    after = _project(_model_state("alpha", "Horse", mood=_mood()))
+    # migrate builds the autodetector without a questioner, after applying migrations.
+    changes = EnumAutodetector(before, after).changes(_graph(_mood_created(["x", "y"])))
+    assert changes["alpha"]
