@@ -269,27 +269,23 @@ class EnumAutodetector(MigrationAutodetector):
 
     def _sort_migrations(self):
         super()._sort_migrations()
+        # Refused types are left to Django: its AlterField shows that something is pending.
+        placed = [change for change in self.enum_changes if not change.refusals]
         early: dict[str, list] = {}
         late: dict[str, list] = {}
-        for change in self.enum_changes:
-            if change.refusals:
-                continue  # left to Django: an AlterField shows that something is pending
-            owner = self.owner(change.name)
+        for change in placed:
             for operation in change.early + change.late:
                 operation._auto_deps = []
-            for operation in change.late:
                 if isinstance(operation, DropEnumType):
                     operation._auto_deps = self._last_use_dependencies(change.name)
-            early.setdefault(owner, []).extend(change.early)
-            late.setdefault(owner, []).extend(change.late)
+            early.setdefault(self.owner(change.name), []).extend(change.early)
+            late.setdefault(self.owner(change.name), []).extend(change.late)
         for app_label in early.keys() | late.keys():
             existing = self.generated_operations.get(app_label, [])
             self.generated_operations[app_label] = (
                 early.get(app_label, []) + existing + late.get(app_label, [])
             )
-        for change in self.enum_changes:
-            if change.refusals:
-                continue
+        for change in placed:
             owner = self.owner(change.name)
             if change.name not in self.old_enum_types:
                 self._depend_on(OperationDependency(owner, change.name, None, ENUM_TYPE_CREATED))
