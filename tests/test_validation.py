@@ -62,7 +62,10 @@ def test_full_clean__unknown_value__refused_logged_and_audited(caplog, flags_off
     (message,) = raised.value.message_dict["finish"]
     assert message.startswith("Invalid finish 'chrome'")
     assert "matte, gloss" in message
-    assert any("'chrome'" in line and "enumapp.Paint.finish" in line for line in _warnings(caplog))
+    assert any(
+        line.startswith("Invalid finish 'chrome' refused (unknown) on enumapp.Paint")
+        for line in _warnings(caplog)
+    )
     entry = _refusals("chrome").get()
     assert entry.details == {
         "model": "enumapp.Paint",

@@ -59,11 +59,11 @@ def invalid_value(field, value: object, reason: str) -> ValidationError:
     """Log and announce a refused write; return the ``ValidationError`` to raise."""
     model = field.model._meta.label if getattr(field, "model", None) is not None else None
     logger.warning(
-        "Refused %s %r for %s.%s (enum type %s): %s",
-        reason.replace("_", "-"),
-        value,
-        model,
+        "Invalid %s '%s' refused (%s) on %s, enum type %s: %s",
         field.name,
+        value,
+        reason,
+        model,
         field.enum_type_name,
         _explain(field, value, reason),
     )
