@@ -14,6 +14,7 @@ env = environ.Env(
     FEATURE_FLAGS=(list, []),
     ENUM_LOCK_TIMEOUT=(str, "2s"),
     ENUM_LOCK_RETRIES=(int, 5),
+    ENUM_EXACT_COUNT_LIMIT=(int, 1_000_000),
 )
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY-in-production")
@@ -25,6 +26,8 @@ FEATURE_FLAGS = [flag.strip() for flag in env("FEATURE_FLAGS") if flag.strip()]
 # Budget for each statement of an enum migration that needs a table lock.
 ENUM_LOCK_TIMEOUT = env("ENUM_LOCK_TIMEOUT")
 ENUM_LOCK_RETRIES = env("ENUM_LOCK_RETRIES")
+# Above this many rows per table, enum_status and the admin show planner estimates, not counts.
+ENUM_EXACT_COUNT_LIMIT = env("ENUM_EXACT_COUNT_LIMIT")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
