@@ -126,7 +126,9 @@ def remove_value(
             "in one after it."
         )
     plan = _plan(connection, existing, value, replacement, dependents)
+    purpose = f"removing {value!r} from enum type {type_name}"
     if schema_editor.collect_sql:
+        locks.lock_tables(schema_editor, plan.locked_tables, purpose)
         _execute(schema_editor, plan)
         return True
     if replacement is None:
@@ -134,9 +136,7 @@ def remove_value(
     _log_plan(plan)
     with transaction.atomic(using=connection.alias):
         restore_timeout = locks.keep_lock_timeout(connection)
-        locks.lock_tables(
-            schema_editor, plan.locked_tables, f"removing {value!r} from enum type {type_name}"
-        )
+        locks.lock_tables(schema_editor, plan.locked_tables, purpose)
         _execute(schema_editor, plan)
         restore_timeout()
     return True
