@@ -291,3 +291,65 @@ def test_remove_value__logs_each_table_with_rows_and_size_before_rewriting(
     line = next(line for line in lines if table in line)
     assert "about 1,500 rows" in line and "kB" in line and "(columns: kind)" in line
     assert any(query.startswith("ALTER TABLE") for query in queries)
+
+
+def test_remove_value__partitioned_table__partitions_defaults_and_index_names_kept(
+    scratch_types,
+):
+    kind, parent = scratch_types("kind"), scratch_types("parted")
+    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    run_sql("CREATE TABLE {} (id int, kind {} DEFAULT 'c') PARTITION BY RANGE (id)", parent, kind)
+    run_sql("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (0) TO (10)", f"{parent}_1", parent)
+    run_sql("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (10) TO (20)", f"{parent}_2", parent)
+    run_sql("CREATE UNIQUE INDEX {} ON {} (id, kind) WHERE kind = 'a'", f"{parent}_ix", parent)
+    run_sql("ALTER TABLE {} ADD CONSTRAINT a_positive CHECK (kind <> 'a' OR id > 0)", parent)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (11, 'a'), (12, DEFAULT)", parent)
+    indexes = run_sql(
+        "SELECT indexrelid::regclass::text, indisvalid, pg_get_indexdef(indexrelid) "
+        "FROM pg_index WHERE indrelid::regclass::text LIKE %s ORDER BY 1",
+        params=[f"{parent}%"],
+    )
+    try:
+        _remove(kind, "c", "b")
+        assert run_sql("SELECT id, kind::text FROM {} ORDER BY id", parent) == [
+            (1, "b"), (11, "a"), (12, "b")
+        ]
+        assert run_sql(
+            "SELECT indexrelid::regclass::text, indisvalid, pg_get_indexdef(indexrelid) "
+            "FROM pg_index WHERE indrelid::regclass::text LIKE %s ORDER BY 1",
+            params=[f"{parent}%"],
+        ) == indexes
+        run_sql("INSERT INTO {} (id) VALUES (13)", parent)
+        assert run_sql("SELECT kind::text FROM {} WHERE id = 13", parent) == [("b",)]
+        with pytest.raises(IntegrityError), transaction.atomic():
+            run_sql("INSERT INTO {} VALUES (11, 'a')", parent)
+    finally:
+        run_sql("DROP TABLE {}", parent)
+
+
+def test_remove_value__partition_key_of_the_type__refused_and_named(scratch_types):
+    kind, parent = scratch_types("kind"), scratch_types("parted")
+    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    run_sql("CREATE TABLE {} (id int, kind {}) PARTITION BY LIST (kind)", parent, kind)
+    try:
+        with pytest.raises(RefusedChange, match=f"the partition key of table {parent}"):
+            _remove(kind, "c", "b")
+        assert enum_labels(kind) == ["a", "b", "c"]
+    finally:
+        run_sql("DROP TABLE {}", parent)
+
+
+def test_remove_value__foreign_key_between_columns_of_the_type__rebuilt(scratch_types):
+    kind, keys, refs = scratch_types("kind"), scratch_types("keys"), scratch_types("refs")
+    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    run_sql("CREATE TABLE {} (kind {} PRIMARY KEY)", keys, kind)
+    run_sql("CREATE TABLE {} (id int, kind {} REFERENCES {} (kind))", refs, kind, keys)
+    run_sql("INSERT INTO {} VALUES ('a'), ('b')", keys)
+    run_sql("INSERT INTO {} VALUES (1, 'a'), (2, 'b')", refs)
+    constraints = _definitions(refs)["constraints"]
+    _remove(kind, "c", "b")
+    assert enum_labels(kind) == ["a", "b"]
+    assert _definitions(refs)["constraints"] == constraints
+    run_sql("DELETE FROM {} WHERE kind = 'b'", refs)
+    with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic():
+        run_sql("DELETE FROM {} WHERE kind = 'a'", keys)

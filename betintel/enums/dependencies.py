@@ -2,10 +2,11 @@
 
 ``type_dependents`` sorts every dependent of a type (and of its array type) into what a type
 swap can carry over — table columns, their defaults, indexes and constraints whose expressions
-name the type — and what it cannot (views, domains, functions, …), which it reports by name.
-Objects that only depend on a converted column (a plain index, a foreign key) need nothing
-from us: ``ALTER COLUMN … TYPE`` rebuilds them itself, except those it refuses to handle
-(views, rules, triggers, policies), which are reported too.
+name the type, foreign keys between columns of the type — and what it cannot (views, domains,
+functions, a partition key, …), which it reports by name. Other objects that depend on a
+converted column (a plain index, a unique constraint) need nothing from us: ``ALTER COLUMN …
+TYPE`` rebuilds them itself, except those it refuses to handle (views, rules, triggers,
+policies), which are reported too.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _COLUMNS_SQL = (
 SELECT c.oid::bigint, n.nspname, c.relname, c.oid::regclass::text, c.relkind, c.relpersistence,
        a.attnum, a.attname,
        a.atttypid = target.typarray, a.attinhcount, a.attgenerated <> '',
+       EXISTS (SELECT 1 FROM pg_partitioned_table pt
+               WHERE pt.partrelid = c.oid AND a.attnum = ANY(pt.partattrs::int2[])),
        c.reltuples::bigint, pg_total_relation_size(c.oid)
 FROM target, pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -60,22 +63,31 @@ WHERE a.attrelid = %s AND a.attnum = %s
 """
 )
 
-_DEFAULT_SQL = """
+_DEFAULT_SQL = (
+    _TARGET
+    + """
 SELECT ad.adrelid::bigint, n.nspname, c.relname, a.attname, pg_get_expr(ad.adbin, ad.adrelid),
-       format_type(a.atttypid, a.atttypmod)
-FROM pg_attrdef ad
+       format_type(a.atttypid, a.atttypmod),
+       CASE a.atttypid WHEN target.oid THEN false WHEN target.typarray THEN true END,
+       a.attinhcount > 0
+FROM target, pg_attrdef ad
 JOIN pg_class c ON c.oid = ad.adrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
 WHERE ad.oid = %s
 """
+)
 
 _INDEX_SQL = """
 SELECT i.indrelid::bigint, n.nspname, ic.relname, pg_get_indexdef(i.indexrelid),
        obj_description(i.indexrelid, 'pg_class'),
        (SELECT con.oid::bigint FROM pg_constraint con WHERE con.conindid = i.indexrelid
           AND con.contype IN ('p', 'u', 'x') AND con.conrelid = i.indrelid),
-       EXISTS (SELECT 1 FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
+       (SELECT ARRAY[pn.nspname::text, pc.relname::text]
+          FROM pg_inherits inh
+          JOIN pg_class pc ON pc.oid = inh.inhparent
+          JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+          WHERE inh.inhrelid = i.indexrelid)
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
@@ -90,6 +102,18 @@ FROM pg_constraint con
 LEFT JOIN pg_class c ON c.oid = con.conrelid
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE con.oid = %s
+"""
+
+# Foreign keys from or to a column: rebuilt after both sides have the new type.
+_FOREIGN_KEYS_SQL = """
+SELECT con.oid::bigint, con.conrelid::bigint, n.nspname, c.relname, con.conname,
+       pg_get_constraintdef(con.oid), obj_description(con.oid, 'pg_constraint')
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype = 'f' AND con.conparentid = 0
+  AND ((con.conrelid = %s AND %s = ANY(con.conkey))
+       OR (con.confrelid = %s AND %s = ANY(con.confkey)))
 """
 
 _RULE_SQL = """
@@ -141,6 +165,10 @@ class Default:
     column: str
     expression: str
     column_type: str
+    #: None when the column is not of the type; else whether it is of its array type.
+    array: bool | None
+    #: The column comes from a parent table (a partition's, say).
+    inherited: bool
 
 
 @dataclass(frozen=True)
@@ -152,6 +180,8 @@ class Index:
     name: str
     definition: str
     comment: str | None
+    #: ``(schema, name)`` of the partitioned index this one is attached to, if any.
+    parent: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +216,7 @@ class Dependents:
     defaults: list[Default] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    foreign_keys: list[Constraint] = field(default_factory=list)
     tables: dict[int, TableInfo] = field(default_factory=dict)
     #: Readable names of the objects a swap cannot rebuild (views, domains, functions, …).
     blockers: list[str] = field(default_factory=list)
@@ -211,7 +242,7 @@ def type_dependents(connection, type_name: str) -> Dependents:
             elif catalog == "pg_class":
                 _add_index(cursor, objid, description, found, constraint_oids)
             elif catalog == "pg_attrdef":
-                _add_default(cursor, objid, found)
+                _add_default(cursor, type_name, objid, found)
             elif catalog == "pg_constraint":
                 constraint_oids.add(objid)
             elif catalog == "pg_rewrite":
@@ -221,6 +252,7 @@ def type_dependents(connection, type_name: str) -> Dependents:
         for oid in sorted(constraint_oids):
             _add_constraint(cursor, oid, found)
         for column in found.columns:
+            _add_foreign_keys(cursor, column, found)
             cursor.execute(
                 _COLUMN_USERS_SQL,
                 [column.table_oid, column.attnum, column.table_oid, column.attnum],
@@ -236,13 +268,15 @@ def type_dependents(connection, type_name: str) -> Dependents:
 def _add_column(cursor, type_name, table_oid, attnum, found: Dependents) -> None:
     cursor.execute(_COLUMNS_SQL, [type_name, table_oid, attnum])
     (oid, schema, table, relation, relkind, persistence, attnum, name, array, inherited,
-     generated, rows, size) = cursor.fetchone()
+     generated, partition_key, rows, size) = cursor.fetchone()
     if relkind not in ("r", "p"):
         found.blockers.append(f"{_RELKINDS.get(relkind, 'relation')} {relation}")
     elif persistence == "t":
         found.blockers.append(f"temporary table {relation} of another session")
     elif generated:
         found.blockers.append(f"generated column {name} of table {relation}")
+    elif partition_key:
+        found.blockers.append(f"the partition key of table {relation} (column {name})")
     elif inherited == 0:
         # Inherited columns (partitions, child tables) follow their parent's ALTER TABLE.
         found.columns.append(Column(oid, schema, table, name, array, attnum))
@@ -255,20 +289,32 @@ def _add_index(cursor, index_oid, description, found, constraint_oids: set[int])
     if row is None:
         found.blockers.append(description)
         return
-    table_oid, schema, name, definition, comment, constraint_oid, attached = row
+    table_oid, schema, name, definition, comment, constraint_oid, parent = row
     if constraint_oid is not None:
         constraint_oids.add(constraint_oid)  # an exclusion constraint: rebuilt as such
-    elif not attached:
-        # An index attached to a partitioned index is rebuilt with its parent.
-        found.indexes.append(Index(table_oid, schema, name, definition, comment))
+    else:
+        # The indexes of partitions are rebuilt one by one and attached to their parent
+        # again, as pg_dump does, so that each keeps its name.
+        found.indexes.append(Index(table_oid, schema, name, definition, comment,
+                                   tuple(parent) if parent else None))
         _add_table(cursor, table_oid, found)
 
 
-def _add_default(cursor, attrdef_oid, found: Dependents) -> None:
-    cursor.execute(_DEFAULT_SQL, [attrdef_oid])
-    table_oid, schema, table, column, expression, column_type = cursor.fetchone()
-    found.defaults.append(Default(table_oid, schema, table, column, expression, column_type))
-    _add_table(cursor, table_oid, found)
+def _add_default(cursor, type_name, attrdef_oid, found: Dependents) -> None:
+    cursor.execute(_DEFAULT_SQL, [type_name, attrdef_oid])
+    found.defaults.append(Default(*cursor.fetchone()))
+    _add_table(cursor, found.defaults[-1].table_oid, found)
+
+
+def _add_foreign_keys(cursor, column: Column, found: Dependents) -> None:
+    cursor.execute(_FOREIGN_KEYS_SQL, [column.table_oid, column.attnum] * 2)
+    known = {(key.table_oid, key.name) for key in found.foreign_keys}
+    for _oid, table_oid, schema, table, name, definition, comment in cursor.fetchall():
+        if (table_oid, name) not in known:
+            found.foreign_keys.append(
+                Constraint(table_oid, schema, table, name, definition, comment)
+            )
+            _add_table(cursor, table_oid, found)
 
 
 def _add_constraint(cursor, constraint_oid, found: Dependents) -> None:

@@ -98,6 +98,10 @@ def drop_index(index: sql.Identifier) -> sql.Composed:
     return sql.SQL("DROP INDEX {}").format(index)
 
 
+def attach_index(parent: sql.Identifier, child: sql.Identifier) -> sql.Composed:
+    return sql.SQL("ALTER INDEX {} ATTACH PARTITION {}").format(parent, child)
+
+
 def alter_table(table: sql.Identifier, actions: Iterable[sql.Composable]) -> sql.Composed:
     """One ``ALTER TABLE`` with several actions: PostgreSQL rewrites the table at most once."""
     return sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(actions))

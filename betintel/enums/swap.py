@@ -50,19 +50,30 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class TablePlan:
-    """What one ``ALTER TABLE`` does to one table."""
+    """What the swap does to one table: one main ``ALTER TABLE`` (the only rewrite), and the
+    catalog-only steps that must come before or after every table's main one."""
 
     info: TableInfo
     columns: list[Column] = field(default_factory=list)
     defaults: list[tuple[Default, sql.Composable]] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    #: Defaults of inherited columns: dropped before the parent converts them, set after.
+    inherited_defaults: list[tuple[Default, sql.Composable]] = field(default_factory=list)
+    #: Foreign keys between columns of the type: both sides must have the new type first.
+    foreign_keys: list[Constraint] = field(default_factory=list)
 
     @property
     def table(self) -> locks.Table:
         return locks.Table(self.info.oid, self.info.schema, self.info.name)
 
-    def alter_statement(self, type_name: str, value: str, replacement: str | None):
-        """The table's single ``ALTER TABLE``: drops, conversions, then what is put back."""
+    def before_statement(self):
+        actions = [enum_sql.drop_constraint(key.name) for key in self.foreign_keys]
+        actions += [enum_sql.drop_default(default.column) for default, _ in self.inherited_defaults]
+        return self._alter(actions)
+
+    def main_statement(self, type_name: str, value: str, replacement: str | None):
+        """Drops, conversions, then what is put back: PostgreSQL rewrites the table once and
+        checks the constraints put back during that rewrite."""
         actions: list[sql.Composable] = [enum_sql.drop_constraint(c.name) for c in self.constraints]
         actions += [enum_sql.drop_default(default.column) for default, _ in self.defaults]
         actions += [
@@ -71,6 +82,25 @@ class TablePlan:
         ]
         actions += [enum_sql.set_default(default.column, new) for default, new in self.defaults]
         actions += [enum_sql.add_constraint(c.name, c.definition) for c in self.constraints]
+        return self._alter(actions)
+
+    def after_statement(self):
+        actions = [enum_sql.set_default(default.column, new)
+                   for default, new in self.inherited_defaults]
+        actions += [enum_sql.add_constraint(key.name, key.definition) for key in self.foreign_keys]
+        return self._alter(actions)
+
+    def comments(self) -> list:
+        """``COMMENT ON CONSTRAINT`` for the constraints this plan drops and adds again."""
+        return [
+            enum_sql.comment_on(
+                "CONSTRAINT", enum_sql.constraint_on(c.name, self.table.identifier), c.comment
+            )
+            for c in [*self.constraints, *self.foreign_keys]
+            if c.comment is not None
+        ]
+
+    def _alter(self, actions: list):
         return enum_sql.alter_table(self.table.identifier, actions) if actions else None
 
 
@@ -163,14 +193,19 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
     tables = {oid: TablePlan(info) for oid, info in dependents.tables.items()}
     for column in dependents.columns:
         tables[column.table_oid].columns.append(column)
-    arrays = {(c.table_oid, c.name): c.array for c in dependents.columns}
     for default in dependents.defaults:
-        new = _new_default(connection, default, arrays, existing.name, value, replacement)
-        tables[default.table_oid].defaults.append((default, new))
+        new = _new_default(connection, default, existing.name, value, replacement)
+        plan = tables[default.table_oid]
+        if default.inherited and default.array is not None:
+            plan.inherited_defaults.append((default, new))
+        else:
+            plan.defaults.append((default, new))
     for constraint in dependents.constraints:
         _refuse_if_named(constraint.definition, f"constraint {constraint.name} on table "
                          f"{constraint.schema}.{constraint.table}", existing.name, value)
         tables[constraint.table_oid].constraints.append(constraint)
+    for key in dependents.foreign_keys:
+        tables[key.table_oid].foreign_keys.append(key)
     for index in dependents.indexes:
         _refuse_if_named(index.definition, f"index {index.schema}.{index.name}", existing.name,
                          value)
@@ -201,10 +236,10 @@ def _refuse_if_named(definition: str, what: str, type_name: str, value: str) -> 
         )
 
 
-def _new_default(connection, default: Default, arrays, type_name, value, replacement):
+def _new_default(connection, default: Default, type_name, value, replacement):
     """The default to put back: a constant is mapped like the rows; anything else is kept."""
     what = f"default of column {default.column} of table {default.schema}.{default.table}"
-    array = arrays.get((default.table_oid, default.column))
+    array = default.array
     constant = re.fullmatch(
         r"'((?:[^']|'')*)'::" + re.escape(default.column_type), default.expression
     )
@@ -290,25 +325,51 @@ def _execute(schema_editor, plan: SwapPlan) -> None:
     """Run the swap's statements (the module docstring gives their order and why)."""
     run = _guarded(schema_editor, plan)
     for index in plan.indexes:
-        run(enum_sql.drop_index(enum_sql.table_name(index.schema, index.name)))
+        if index.parent is None:  # attached indexes go with their parent
+            run(enum_sql.drop_index(enum_sql.table_name(index.schema, index.name)))
+    for statement in _each(table.before_statement() for table in plan.tables):
+        run(statement)
     run(enum_sql.rename_type(plan.type_name, plan.old_name))
     run(enum_sql.create_type(plan.type_name, plan.values))
     if plan.comment is not None:
         run(enum_sql.comment_on_type(plan.type_name, plan.comment))
     for table in plan.tables:
-        statement = table.alter_statement(plan.type_name, plan.value, plan.replacement)
-        if statement is not None:  # a table that only has an index to rebuild
+        for statement in _each([table.main_statement(plan.type_name, plan.value,
+                                                     plan.replacement)]):
             run(statement)
-        for constraint in table.constraints:
-            if constraint.comment is not None:
-                target = enum_sql.constraint_on(constraint.name, table.table.identifier)
-                run(enum_sql.comment_on("CONSTRAINT", target, constraint.comment))
+    for statement in _each(table.after_statement() for table in plan.tables):
+        run(statement)
+    for table in plan.tables:
+        for statement in table.comments():
+            run(statement)
     for index in plan.indexes:
         run(enum_sql.catalog_definition(index.definition))
         if index.comment is not None:
             target = enum_sql.table_name(index.schema, index.name)
             run(enum_sql.comment_on("INDEX", target, index.comment))
+    for index in _deepest_first(plan.indexes):
+        run(enum_sql.attach_index(enum_sql.table_name(*index.parent),
+                                  enum_sql.table_name(index.schema, index.name)))
     run(enum_sql.drop_type(plan.old_name))
+
+
+def _deepest_first(indexes: list[Index]) -> list[Index]:
+    """Attached indexes, those of the lowest partitions first: a partitioned index becomes valid
+    once all its partitions' indexes are attached, and only a valid one may be attached."""
+    parents = {(index.schema, index.name): index.parent for index in indexes}
+
+    def depth(index: Index) -> int:
+        level, parent = 0, index.parent
+        while parent is not None:
+            level, parent = level + 1, parents.get(parent)
+        return level
+
+    return sorted((index for index in indexes if index.parent), key=depth, reverse=True)
+
+
+def _each(statements):
+    """The statements that are not None (a table may have nothing to do in a phase)."""
+    return [statement for statement in statements if statement is not None]
 
 
 def _guarded(schema_editor, plan: SwapPlan):
