@@ -101,13 +101,19 @@ def count_values(
             for column, values in columns.items()
         }
     sizes = table_estimates(connection, {column.table_oid for column in columns})
-    stats = column_statistics(connection, list(columns)) if mode != EXACT else {}
     limit = conf.exact_count_limit()
+
+    def counted_exactly(column: Column) -> bool:
+        total = sizes.get(column.table_oid)
+        return mode == EXACT or (mode == AUTO and total is not None and total < limit)
+
+    to_estimate = [column for column in columns if not counted_exactly(column)]
+    stats = column_statistics(connection, to_estimate) if to_estimate else {}
     result = {}
     for column, values in columns.items():
         values = list(values)
         total = sizes.get(column.table_oid)
-        if mode == EXACT or (mode == AUTO and total is not None and total < limit):
+        if counted_exactly(column):
             result[column] = exact_counts(connection, column, values)
             result[column].table_rows = total
         else:
@@ -240,26 +246,31 @@ def _leaf_estimate(
     return pages_now * (block_size - _PAGE_HEADER) / (width + _TUPLE_OVERHEAD)
 
 
+# Filtering the pg_stats view by names lets PostgreSQL narrow it down before it decodes any
+# statistics; joining it to pg_class by oid makes it decode every column of the tables.
 _STATS_SQL = """
-SELECT c.oid::int, s.attname, s.null_frac::float8, s.n_distinct::float8,
+SELECT s.schemaname, s.tablename, s.attname, s.inherited,
+       s.null_frac::float8, s.n_distinct::float8,
        s.most_common_vals::text::text[], s.most_common_freqs::float8[],
        s.most_common_elems::text::text[], s.most_common_elem_freqs::float8[]
 FROM pg_stats s
-JOIN pg_namespace n ON n.nspname = s.schemaname
-JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
-WHERE c.oid = ANY(%s) AND s.inherited = (c.relkind = 'p')
+WHERE s.schemaname = ANY(%s) AND s.tablename = ANY(%s) AND s.attname = ANY(%s)
 """
 
 
 def column_statistics(connection, columns: list[Column]) -> dict[Column, ColumnStats]:
     """The ``pg_stats`` row of each column that has one (the table was analysed)."""
+    names = [sorted({getattr(column, key) for column in columns})
+             for key in ("schema", "table", "name")]
     with connection.cursor() as cursor:
-        cursor.execute(_STATS_SQL, [sorted({column.table_oid for column in columns})])
+        cursor.execute(_STATS_SQL, names)
         rows = cursor.fetchall()
-    by_name = {(row[0], row[1]): row[2:] for row in rows}
+    # A partitioned table's statistics cover its partitions (inherited); a plain table's not.
+    by_name = {(row[0], row[1], row[2], row[3]): row[4:] for row in rows}
     found = {}
     for column in columns:
-        row = by_name.get((column.table_oid, column.name))
+        key = (column.schema, column.table, column.name, column.relkind == "p")
+        row = by_name.get(key)
         if row is not None:
             null_frac, n_distinct, values, freqs, elems, elem_freqs = row
             found[column] = ColumnStats(
