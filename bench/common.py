@@ -1,0 +1,184 @@
+"""What the benchmarks share: a dedicated database filled with millions of bets, and timing.
+
+The benchmarks never touch the development database: they work in their own database
+(``betintel_bench`` unless told otherwise) on the same server, created, migrated and filled
+on first use and kept for the next run; ``--drop`` removes it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTECTED = {"betintel", "postgres", "template0", "template1"}
+
+# Share of each bet type in the generated rows (cumulative upper bounds of random()).
+BET_TYPE_SHARES = [
+    ("h2h", 0.38), ("spreads", 0.62), ("totals", 0.82), ("player_points", 0.95),
+    ("player_assists", 0.955), ("player_rebounds", 1.0),
+]
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--bets", type=int, default=10_000_000,
+                        help="Rows in bets_bet (default: %(default)s).")
+    parser.add_argument("--database-name", default="betintel_bench",
+                        help="The dedicated database to fill (default: %(default)s).")
+    parser.add_argument("--repeat", type=int, default=7,
+                        help="Timed runs per measurement; the median is reported.")
+    parser.add_argument("--drop", action="store_true",
+                        help="Drop the benchmark database at the end.")
+    return parser
+
+
+def setup_django(database_name: str) -> None:
+    """Start Django on ``database_name`` of the configured server, creating it if needed."""
+    if database_name in PROTECTED:
+        sys.exit(f"Refusing to benchmark in database {database_name!r}; pick a dedicated name.")
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betintel.settings")
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = database_name
+    settings.DEBUG = False  # no query log growing through millions of timings
+    import django
+
+    django.setup()
+    _create_database(database_name)
+
+
+def _maintenance_connection():
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params["dbname"] = "postgres"
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def _create_database(name: str) -> None:
+    from psycopg import sql
+
+    with _maintenance_connection() as maintenance:
+        exists = maintenance.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(name: str) -> None:
+    """Drop the benchmark database (never one of the protected ones)."""
+    from django.db import connections
+    from psycopg import sql
+
+    if name in PROTECTED:
+        return
+    with _maintenance_connection() as maintenance:
+        connections.close_all()
+        maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)
+        ))
+    print(f"Dropped database {name}.")
+
+
+def ensure_bets(number: int) -> None:
+    """Migrate, and fill ``bets_bet`` with exactly ``number`` rows unless it has them."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bets_bet")
+        present = cursor.fetchone()[0]
+    if present == number:
+        print(f"bets_bet already holds {number:,} rows; reusing them.")
+        return
+    fill_bets(number)
+
+
+_FILL_SQL = """
+INSERT INTO bets_bet (sport, bet_type, status, selection, odds, stake, placed_at)
+SELECT (ARRAY['soccer', 'basketball', 'american_football', 'baseball', 'ice_hockey',
+              'tennis'])[1 + mod(i, 6)]::sport_enum,
+       (CASE WHEN r < %s THEN 'h2h' WHEN r < %s THEN 'spreads' WHEN r < %s THEN 'totals'
+             WHEN r < %s THEN 'player_points' WHEN r < %s THEN 'player_assists'
+             ELSE 'player_rebounds' END)::bet_type_enum,
+       (ARRAY['pending', 'won', 'lost', 'void'])[1 + mod(i, 4)]::bet_status_enum,
+       'Selection ' || i, 1.5 + mod(i, 100) / 50.0, 10 + mod(i, 90),
+       now() - make_interval(secs => i)
+FROM (SELECT i, random() AS r FROM generate_series(%s::bigint, %s::bigint) AS i) AS s
+"""
+
+
+def fill_bets(number: int, chunk: int = 1_000_000) -> None:
+    """Replace the rows of ``bets_bet`` with ``number`` generated bets, then VACUUM ANALYZE."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    bounds = [share for _, share in BET_TYPE_SHARES[:-1]]
+    # One transaction: a failure must not leave the table without its indexes.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE bets_bet")
+        # Building the secondary indexes once at the end is much faster than row by row.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'bets_bet' AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = 'bets_bet'::regclass)"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(_drop_index(name, connection))
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        for low in range(1, number + 1, chunk):
+            high = min(low + chunk - 1, number)
+            cursor.execute(_FILL_SQL, [*bounds, low, high])
+            print(f"  filled {high:,} of {number:,} bets ({time.perf_counter() - started:.0f}s)",
+                  flush=True)
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE bets_bet")
+    print(f"Filled bets_bet with {number:,} rows in {time.perf_counter() - started:.0f}s.")
+
+
+def _drop_index(name: str, connection) -> str:
+    from psycopg import sql
+
+    return sql.SQL("DROP INDEX {}").format(sql.Identifier(name)).as_string(connection.connection)
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median and minimum wall time of ``run()`` in milliseconds, after one warm-up run."""
+    run()
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), min(timings)
+
+
+def print_table(title: str, rows: list[tuple[str, float, float]], baseline: str) -> None:
+    """Timings side by side, each with its speed-up over ``baseline`` (>1 is faster)."""
+    base = next(median for name, median, _ in rows if name == baseline)
+    width = max(len(name) for name, _, _ in rows)
+    print()
+    print(title)
+    print(f"  {'measurement'.ljust(width)}  {'median ms':>10}  {'min ms':>10}  "
+          f"speed-up vs {baseline}")
+    for name, median, fastest in rows:
+        speed_up = base / median if median else float("inf")
+        print(f"  {name.ljust(width)}  {median:10.2f}  {fastest:10.2f}  {speed_up:10.1f}x")
