@@ -176,3 +176,28 @@ def test_counts__partitioned_table__parent_listed_and_partitions_counted(scratch
     assert rows(exact) == {"p": 1500, "q": 500}
     assert rows(estimated)["p"] == pytest.approx(1500, rel=0.05)
     assert rows(estimated)["q"] == pytest.approx(500, rel=0.05)
+
+
+def test_default_counts__big_table_never_analysed__sized_from_its_pages_and_unknown(
+    scratch_table, settings
+):
+    type_name, table = scratch_table
+    settings.ENUM_EXACT_COUNT_LIMIT = 1000  # the 3000 rows are "big"; no statistics yet
+
+    entry = counts(type_name)
+
+    assert rows(entry) == {"a": None, "b": None, "c": None}
+    assert all(item["rows_estimated"] for item in entry["values"])
+    assert any(f"ANALYZE {table}" in warning for warning in entry["warnings"])
+
+
+def test_table_estimates__never_analysed__from_the_size_on_disk(scratch_table):
+    from betintel.enums.counts import enum_columns, table_estimates
+
+    type_name, table = scratch_table
+    column = enum_columns(connection)[type_name][0]
+
+    estimate = table_estimates(connection, [column.table_oid])[column.table_oid]
+
+    # No statistics at all: the estimate comes from the pages and the row width.
+    assert 1000 < estimate < 9000

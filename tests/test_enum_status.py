@@ -264,3 +264,26 @@ def test_enum_status__counts_none__no_rows():
 
     h2h = value_entry(type_entry(report, "bet_type_enum"), "h2h")
     assert (h2h["rows"], h2h["rows_estimated"]) == (None, False)
+
+
+def test_code_types__array_of_enum_field__type_found_through_its_base():
+    from django.apps.registry import Apps
+    from django.contrib.postgres.fields import ArrayField
+    from django.db import models
+
+    from betintel.enums import EnumField
+    from betintel.enums.report import code_types
+
+    registry = Apps(["tests.enumapp"])
+
+    class Tagged(models.Model):
+        tags = ArrayField(EnumField(BetType, type_name="bet_type_enum"), default=list)
+
+        class Meta:
+            app_label = "enumapp"
+            apps = registry
+
+    found = code_types(app_registry=registry)
+
+    assert "enumapp.Tagged.tags" in found["bet_type_enum"].fields
+    assert found["bet_type_enum"].choices == "bets.models.BetType"
