@@ -130,3 +130,20 @@ def test_budget_seconds__attempts_and_pauses(settings):
     settings.ENUM_LOCK_TIMEOUT = "100ms"
     settings.ENUM_LOCK_RETRIES = 2
     assert locks.budget_seconds() == pytest.approx(3 * 0.1 + 0.1 + 0.2)
+
+
+def test_add_value__other_transaction_changing_the_type__gives_up_naming_it(
+    busy_table, settings
+):
+    settings.ENUM_LOCK_TIMEOUT = "100ms"
+    settings.ENUM_LOCK_RETRIES = 1
+    name, _table, holder = busy_table
+    holder.rollback()
+    holder.execute(f"ALTER TYPE \"{name}\" ADD VALUE 'elsewhere'")  # uncommitted: type locked
+    with pytest.raises(LockNotAcquired) as refused:
+        apply_operations("enumapp", ProjectState(), [AddEnumValue(name, "d")])
+    assert f"Could not lock enum type {name} for adding 'd'" in str(refused.value)
+    assert f"pid {holder.info.backend_pid} (idle in transaction" in str(refused.value)
+    holder.rollback()
+    apply_operations("enumapp", ProjectState(), [AddEnumValue(name, "d")])
+    assert enum_labels(name) == ["a", "b", "c", "d"]

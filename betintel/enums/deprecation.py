@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from . import introspection
+from . import introspection, locks
 from . import sql as enum_sql
 from .introspection import COMMENT_KEY
 
@@ -49,7 +49,12 @@ def rewrite_comment(
     current = current_comment(schema_editor.connection, type_name)
     new = comment_with(current, change(introspection.recorded_deprecations(current)))
     if new != current or schema_editor.collect_sql:
-        enum_sql.execute(schema_editor, enum_sql.comment_on_type(type_name, new))
+        locks.run_locked(
+            schema_editor,
+            enum_sql.comment_on_type(type_name, new),
+            f"recording deprecations on enum type {type_name}",
+            type_name=type_name,
+        )
 
 
 def current_comment(connection, type_name: str) -> str | None:

@@ -1,10 +1,12 @@
-"""Table locks for enum migrations: bounded waits, retries with backoff, blockers named.
+"""Locks for enum migrations: bounded waits, retries with backoff, blockers named.
 
 A statement waiting for an ACCESS EXCLUSIVE lock makes every later reader of the table queue
 behind it. So each attempt runs under ``SET LOCAL lock_timeout`` (``ENUM_LOCK_TIMEOUT``) inside
 a savepoint: when it times out, the savepoint rolls back (releasing whatever the attempt took),
 the queue behind us drains while we back off, and we try again, up to ``ENUM_LOCK_RETRIES``
 times. Giving up raises ``LockNotAcquired`` naming each session that holds a lock on the tables.
+Statements that lock only the enum type (``ADD VALUE``, ``RENAME VALUE``, ``COMMENT``) run the
+same way, so a migration never waits without bound behind another transaction.
 """
 
 from __future__ import annotations
@@ -73,12 +75,16 @@ def lock_tables(schema_editor, tables: Sequence[Table], purpose: str) -> None:
     a transaction (``transaction.atomic``); outside one the locks would end with the statement.
     """
     if tables:
-        run_locked(schema_editor, enum_sql.lock_tables(t.identifier for t in tables), tables,
-                   purpose)
+        run_locked(schema_editor, enum_sql.lock_tables(t.identifier for t in tables), purpose,
+                   tables=tables)
 
 
-def run_locked(schema_editor, statement, tables: Sequence[Table], purpose: str) -> None:
-    """Run ``statement``, which locks ``tables``, under the lock budget; see the module doc."""
+def run_locked(
+    schema_editor, statement, purpose: str, tables: Sequence[Table] = (),
+    type_name: str | None = None,
+) -> None:
+    """Run ``statement``, which locks ``tables`` or the type ``type_name``, under the lock
+    budget; see the module doc."""
     connection = schema_editor.connection
     timeout = conf.lock_timeout()
     if schema_editor.collect_sql:
@@ -97,9 +103,11 @@ def run_locked(schema_editor, statement, tables: Sequence[Table], purpose: str) 
             if _sqlstate(exc) not in RETRYABLE:
                 raise
             if attempt == retries:
-                blockers = blocking_sessions(connection, [t.oid for t in tables])
+                blockers = blocking_sessions(connection, [t.oid for t in tables], type_name)
+                what = [str(table) for table in tables]
+                what += [f"enum type {type_name}"] if type_name else []
                 raise LockNotAcquired(
-                    _give_up_message(tables, purpose, timeout, attempt + 1,
+                    _give_up_message(what, purpose, timeout, attempt + 1,
                                      time.monotonic() - started, blockers),
                     blockers,
                 ) from exc
@@ -119,25 +127,37 @@ def keep_lock_timeout(connection) -> Callable[[], None]:
     return restore
 
 
-def blocking_sessions(connection, table_oids: Sequence[int]) -> list[dict]:
-    """Other sessions holding a lock on any of ``table_oids``: every one blocks ACCESS EXCLUSIVE."""
+def blocking_sessions(
+    connection, table_oids: Sequence[int], type_name: str | None = None
+) -> list[dict]:
+    """Other sessions holding a lock on any of ``table_oids`` or on the type ``type_name``.
+
+    After our wait timed out we no longer wait, so ``pg_blocking_pids()`` has nothing to say;
+    any lock held on those objects conflicts with what we asked for (ACCESS EXCLUSIVE on a
+    table, EXCLUSIVE on a type), so every holder is a blocker.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT a.pid, coalesce(a.state, 'unknown'), clock_timestamp() - a.xact_start,
                    left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80),
-                   array_agg(DISTINCT l.relation::regclass::text)
+                   array_agg(DISTINCT CASE WHEN l.locktype = 'relation'
+                                           THEN l.relation::regclass::text
+                                           ELSE pg_describe_object(l.classid, l.objid, 0) END)
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'relation' AND l.granted AND l.relation = ANY(%s)
-              AND l.pid <> pg_backend_pid()
+            WHERE l.granted AND l.pid <> pg_backend_pid()
+              AND ((l.locktype = 'relation' AND l.relation = ANY(%s))
+                   OR (l.locktype = 'object' AND l.classid = 'pg_type'::regclass
+                       AND l.objid = (SELECT t.oid FROM pg_type t WHERE t.typname = %s
+                                      AND t.typnamespace = current_schema()::regnamespace)))
             GROUP BY a.pid, a.state, a.xact_start, a.query
             ORDER BY a.xact_start NULLS LAST, a.pid
             """,
-            [list(table_oids)],
+            [list(table_oids), type_name],
         )
         return [
-            {"pid": pid, "state": state, "transaction_age": age, "query": query, "tables": rels}
-            for pid, state, age, query, rels in cursor.fetchall()
+            {"pid": pid, "state": state, "transaction_age": age, "query": query, "objects": held}
+            for pid, state, age, query, held in cursor.fetchall()
         ]
 
 
@@ -152,10 +172,10 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 def _give_up_message(
-    tables: Sequence[Table], purpose: str, timeout: str, attempts: int, waited: float,
+    what: list[str], purpose: str, timeout: str, attempts: int, waited: float,
     blockers: list[dict],
 ) -> str:
-    names = ", ".join(str(table) for table in tables)
+    names = ", ".join(what)
     if blockers:
         who = "; ".join(_describe_blocker(blocker) for blocker in blockers)
         holders = f"Sessions holding locks on them: {who}."
@@ -174,7 +194,7 @@ def _describe_blocker(blocker: dict) -> str:
     age_text = _age(age) if isinstance(age, timedelta) else "no open transaction"
     return (
         f"pid {blocker['pid']} ({blocker['state']}, transaction open for {age_text}, "
-        f"query {blocker['query']!r}, on {', '.join(blocker['tables'])})"
+        f"query {blocker['query']!r}, on {', '.join(blocker['objects'])})"
     )
 
 

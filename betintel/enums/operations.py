@@ -18,7 +18,7 @@ from django.db import router
 from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.migrations.state import ProjectState
 
-from . import introspection
+from . import introspection, locks
 from . import sql as enum_sql
 from .deprecation import clear_deprecation, comment_renamed, record_deprecation
 from .errors import RefusedChange
@@ -111,6 +111,11 @@ class EnumOperation(Operation):
                     f"{list(existing.values)}), so {doing}. Check this migration against the "
                     "database (manage.py enum_status shows both)."
                 )
+
+    def alter_type(self, schema_editor, statement, purpose: str) -> None:
+        """Run a statement that locks the type (not its tables), under the lock budget: it
+        waits only behind another transaction changing the same type, and not for long."""
+        locks.run_locked(schema_editor, statement, purpose, type_name=self.name)
 
     def deconstruct(self):
         return self.__class__.__name__, [], self._kwargs()
@@ -279,8 +284,10 @@ class AddEnumValue(EnumOperation):
         existing = self.existing_type(schema_editor, doing)
         if existing is None or self.value not in existing.values:
             self.require_values(existing, self.before, self.after, doing=doing)
-        enum_sql.execute(
-            schema_editor, enum_sql.add_value(self.name, self.value, self.before, self.after)
+        self.alter_type(
+            schema_editor,
+            enum_sql.add_value(self.name, self.value, self.before, self.after),
+            f"adding {self.value!r} to enum type {self.name}",
         )
         self.announce(schema_editor, "value_added", "forwards", self.value)
 
@@ -347,13 +354,12 @@ class RenameEnumValue(EnumOperation):
                     f"Enum type {self.name} already has a value {new!r}, so {doing}. Choose "
                     "another name, or move the rows (add, migrate data, deprecate, remove)."
                 )
-            enum_sql.execute(schema_editor, enum_sql.rename_value(self.name, old, new))
+            purpose = f"renaming {old!r} of enum type {self.name}"
+            self.alter_type(schema_editor, enum_sql.rename_value(self.name, old, new), purpose)
             comment = existing.comment if existing is not None else None
             if comment_renamed(comment, old, new) != comment:
-                enum_sql.execute(
-                    schema_editor,
-                    enum_sql.comment_on_type(self.name, comment_renamed(comment, old, new)),
-                )
+                statement = enum_sql.comment_on_type(self.name, comment_renamed(comment, old, new))
+                self.alter_type(schema_editor, statement, purpose)
         self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
@@ -504,7 +510,11 @@ class RemoveEnumValue(EnumOperation):
         known = enum_types(to_state).get(self.name)
         before, after = _old_position(known, self.value, existing)
         check_labels(self.name, [self.value])
-        enum_sql.execute(schema_editor, enum_sql.add_value(self.name, self.value, before, after))
+        self.alter_type(
+            schema_editor,
+            enum_sql.add_value(self.name, self.value, before, after),
+            f"adding {self.value!r} back to enum type {self.name}",
+        )
         if known is not None and self.value in known.deprecated:
             record_deprecation(schema_editor, self.name, self.value, known.deprecated[self.value])
         self.announce(schema_editor, "value_added", "backwards", self.value)
