@@ -353,3 +353,27 @@ def test_remove_value__foreign_key_between_columns_of_the_type__rebuilt(scratch_
     run_sql("DELETE FROM {} WHERE kind = 'b'", refs)
     with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic():
         run_sql("DELETE FROM {} WHERE kind = 'a'", keys)
+
+
+def test_remove_value__type_name_needs_quoting_and_other_owner__kept(scratch_types):
+    kind = scratch_types('Odd "Kind"')
+    owner, table = scratch_types("owner"), scratch_types("things")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE ROLE {}", owner)
+    run_sql("ALTER TYPE {} OWNER TO {}", kind, owner)
+    run_sql("CREATE TABLE {} (kind {} DEFAULT 'c', CHECK (kind <> 'b' OR true))", table, kind)
+    run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
+    run_sql("INSERT INTO {} VALUES ('c'), ('b')", table)
+    try:
+        _remove(kind, "c", "a")
+        assert enum_labels(kind) == ["a", "b"]
+        assert _count(table, "kind") == {"a": 1, "b": 1}
+        assert run_sql(
+            "SELECT pg_get_userbyid(typowner) FROM pg_type WHERE typname = %s", params=[kind]
+        ) == [(owner,)]
+        quoted = '"' + kind.replace('"', '""') + '"'
+        assert _definitions(table)["defaults"] == [("kind", f"'a'::{quoted}")]
+    finally:
+        run_sql("DROP TABLE {}", table)
+        run_sql("DROP TYPE {}", kind)
+        run_sql("DROP ROLE {}", owner)

@@ -61,6 +61,10 @@ def rename_type(name: str, new_name: str) -> sql.Composed:
     return sql.SQL("ALTER TYPE {} RENAME TO {}").format(identifier(name), identifier(new_name))
 
 
+def alter_type_owner(name: str, owner: str) -> sql.Composed:
+    return sql.SQL("ALTER TYPE {} OWNER TO {}").format(identifier(name), identifier(owner))
+
+
 def comment_on_type(name: str, comment: str | None) -> sql.Composed:
     return sql.SQL("COMMENT ON TYPE {} IS {}").format(identifier(name), literal(comment))
 

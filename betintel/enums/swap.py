@@ -116,6 +116,8 @@ class SwapPlan:
     comment: str | None
     tables: list[TablePlan]
     indexes: list[Index]
+    #: The old type's owner, when it is not the role running the migration.
+    owner: str | None = None
 
     @property
     def locked_tables(self) -> list[locks.Table]:
@@ -218,7 +220,20 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
         comment=comment_without_value(existing.comment, value, replacement),
         tables=sorted(tables.values(), key=lambda p: (p.info.schema, p.info.name)),
         indexes=dependents.indexes,
+        owner=_other_owner(connection, existing.oid),
     )
+
+
+def _other_owner(connection, type_oid: int) -> str | None:
+    """The owner of the type, if it is not us: the new type must belong to it too."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolname FROM pg_type t JOIN pg_roles r ON r.oid = t.typowner "
+            "WHERE t.oid = %s AND r.rolname <> current_user",
+            [type_oid],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _names_value(definition: str, value: str) -> bool:
@@ -331,6 +346,8 @@ def _execute(schema_editor, plan: SwapPlan) -> None:
         run(statement)
     run(enum_sql.rename_type(plan.type_name, plan.old_name))
     run(enum_sql.create_type(plan.type_name, plan.values))
+    if plan.owner is not None:
+        run(enum_sql.alter_type_owner(plan.type_name, plan.owner))
     if plan.comment is not None:
         run(enum_sql.comment_on_type(plan.type_name, plan.comment))
     for table in plan.tables:
