@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from django.db import connection, connections
 from django.db.migrations.state import ProjectState
+from psycopg import sql
 
 from betintel.enums import locks
 from betintel.enums.errors import LockNotAcquired
@@ -44,7 +45,8 @@ def busy_table(scratch_types):
     run_sql("CREATE TABLE {} (id serial PRIMARY KEY, kind {} NOT NULL)", table, name)
     run_sql("INSERT INTO {} (kind) SELECT 'c' FROM generate_series(1, 50)", table)
     holder = _session()
-    holder.execute(f'SELECT count(*) FROM "{table}"')  # transaction left open, lock held
+    # The transaction is left open: the lock is held until the test ends it.
+    holder.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
     yield name, table, holder
     holder.close()
 
@@ -109,7 +111,7 @@ def test_remove_value__waiting_for_its_lock__readers_queue_at_most_the_lock_time
     with _session() as reader:
         reader.execute("SET statement_timeout = '5s'")
         started = time.monotonic()
-        reader.execute(f'SELECT count(*) FROM "{table}"')
+        reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
         queued = time.monotonic() - started
         reader.rollback()
     assert queued < 0.3 + 0.5
@@ -139,7 +141,8 @@ def test_add_value__other_transaction_changing_the_type__gives_up_naming_it(
     settings.ENUM_LOCK_RETRIES = 1
     name, _table, holder = busy_table
     holder.rollback()
-    holder.execute(f"ALTER TYPE \"{name}\" ADD VALUE 'elsewhere'")  # uncommitted: type locked
+    # Uncommitted, so the type stays locked by that session.
+    holder.execute(sql.SQL("ALTER TYPE {} ADD VALUE 'elsewhere'").format(sql.Identifier(name)))
     with pytest.raises(LockNotAcquired) as refused:
         apply_operations("enumapp", ProjectState(), [AddEnumValue(name, "d")])
     assert f"Could not lock enum type {name} for adding 'd'" in str(refused.value)
