@@ -40,11 +40,7 @@ def apply_operations(
     name: str = "0001_test",
 ) -> ProjectState:
     """Apply ``operations`` as one migration of ``app_label``; return the new state."""
-    migration = Migration(name, app_label)
-    migration.operations = list(operations)
-    migration.atomic = atomic
-    with connection.schema_editor(atomic=atomic) as editor:
-        return migration.apply(state, editor)
+    return _run_migration("apply", app_label, state, operations, atomic, name)
 
 
 def unapply_operations(
@@ -55,11 +51,17 @@ def unapply_operations(
     name: str = "0001_test",
 ) -> ProjectState:
     """Unapply ``operations`` (given in forwards order) from ``state``, the state after them."""
+    return _run_migration("unapply", app_label, state, operations, atomic, name)
+
+
+def _run_migration(
+    how: str, app_label: str, state: ProjectState, operations: Iterable, atomic: bool, name: str
+) -> ProjectState:
     migration = Migration(name, app_label)
     migration.operations = list(operations)
     migration.atomic = atomic
     with connection.schema_editor(atomic=atomic) as editor:
-        return migration.unapply(state, editor)
+        return getattr(migration, how)(state, editor)
 
 
 def enum_labels(type_name: str) -> list[str]:

@@ -87,6 +87,15 @@ def test_drop_type__forwards_and_backwards(scratch_types):
     assert enum_labels(name) == ["x", "y"]
 
 
+def test_drop_type__backwards_when_type_already_there__is_a_no_op(scratch_types):
+    name = scratch_types("colours")
+    apply_operations("enumapp", ProjectState(), [CreateEnumType(name, ["x", "y"])])
+    with CaptureQueriesContext(connection) as captured:
+        unapply_operations("enumapp", ProjectState(), [DropEnumType(name, ["x", "y"])])
+    assert not any("CREATE TYPE" in query for query in _sql(captured))
+    assert enum_labels(name) == ["x", "y"]
+
+
 def test_drop_type__still_used__refused_naming_the_column(scratch_types):
     name = scratch_types("colours")
     table = scratch_types("things")

@@ -124,10 +124,8 @@ class EnumOperation(Operation):
         raise NotImplementedError(f"{type(self).__name__} must say how it deconstructs.")
 
 
-class CreateEnumType(EnumOperation):
-    """``CREATE TYPE name AS ENUM (values)``; backwards ``DROP TYPE``."""
-
-    category = OperationCategory.ADDITION
+class WholeTypeOperation(EnumOperation):
+    """Creating or dropping a whole type; each is the other's reverse, so they share both."""
 
     def __init__(self, name: str, values: list[str]) -> None:
         self.name = name
@@ -137,10 +135,11 @@ class CreateEnumType(EnumOperation):
         return {"name": self.name, "values": self.values}
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        # The type's values live in the fields that use it; none does yet.
+        # The type's values live in the fields that use it, which other operations change.
         pass
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+    def create_type(self, app_label: str, schema_editor, direction: str) -> None:
+        """``CREATE TYPE``, unless the catalog already has it exactly as wanted."""
         if not self.allowed(app_label, schema_editor):
             return
         check_labels(self.name, self.values)
@@ -161,14 +160,27 @@ class CreateEnumType(EnumOperation):
                     "choose another type_name for the field."
                 )
         enum_sql.execute(schema_editor, enum_sql.create_type(self.name, self.values))
-        self.announce(schema_editor, "type_created", "forwards", values=self.values)
+        self.announce(schema_editor, "type_created", direction, values=self.values)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+    def drop_type(self, app_label: str, schema_editor, direction: str) -> None:
+        """``DROP TYPE`` without CASCADE, refused while anything still uses the type."""
         if not self.allowed(app_label, schema_editor):
             return
         self.existing_type(schema_editor, "it cannot be dropped")
         drop_enum_type(schema_editor, self.name)
-        self.announce(schema_editor, "type_dropped", "backwards")
+        self.announce(schema_editor, "type_dropped", direction)
+
+
+class CreateEnumType(WholeTypeOperation):
+    """``CREATE TYPE name AS ENUM (values)``; backwards ``DROP TYPE``."""
+
+    category = OperationCategory.ADDITION
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self.create_type(app_label, schema_editor, "forwards")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self.drop_type(app_label, schema_editor, "backwards")
 
     def describe(self) -> str:
         return f"Create enum type {self.name}"
@@ -183,34 +195,16 @@ class CreateEnumType(EnumOperation):
         return super().reduce(operation, app_label)
 
 
-class DropEnumType(EnumOperation):
+class DropEnumType(WholeTypeOperation):
     """``DROP TYPE name`` (never CASCADE); backwards ``CREATE TYPE`` with ``values``."""
 
     category = OperationCategory.REMOVAL
 
-    def __init__(self, name: str, values: list[str]) -> None:
-        self.name = name
-        self.values = list(values)
-
-    def _kwargs(self) -> dict:
-        return {"name": self.name, "values": self.values}
-
-    def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        pass
-
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if not self.allowed(app_label, schema_editor):
-            return
-        self.existing_type(schema_editor, "it cannot be dropped")
-        drop_enum_type(schema_editor, self.name)
-        self.announce(schema_editor, "type_dropped", "forwards")
+        self.drop_type(app_label, schema_editor, "forwards")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if not self.allowed(app_label, schema_editor):
-            return
-        check_labels(self.name, self.values)
-        enum_sql.execute(schema_editor, enum_sql.create_type(self.name, self.values))
-        self.announce(schema_editor, "type_created", "backwards", values=self.values)
+        self.create_type(app_label, schema_editor, "backwards")
 
     def describe(self) -> str:
         return f"Drop enum type {self.name}"
