@@ -138,7 +138,13 @@ def remove_value(
     existing = introspection.enum_type(connection, type_name)
     if schema_editor.collect_sql and (existing is None or value not in existing.values):
         # sqlmigrate before the migrations it depends on ran: nothing to plan from yet.
-        enum_sql.execute(schema_editor, sql.SQL("-- enum type swap: planned when migrate runs"))
+        enum_sql.execute(
+            schema_editor,
+            sql.SQL(
+                "-- Type swap: its statements are planned from the catalog; apply the "
+                "migrations before this one, then run sqlmigrate again to see them"
+            ),
+        )
         return False
     if existing is None:
         raise RefusedChange(
