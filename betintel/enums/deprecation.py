@@ -84,21 +84,36 @@ def comment_with(comment: str | None, deprecated: Deprecations) -> str | None:
     return json.dumps(parsed, ensure_ascii=False, sort_keys=True)
 
 
-def comment_without_value(comment: str | None, value: str, replacement: str | None) -> str | None:
-    """``comment`` after ``value`` left the type: its record goes, replacements pointing at it
-    move to ``replacement``."""
-    deprecated = {
+def deprecations_renamed(deprecated: Deprecations, old: str, new: str) -> Deprecations:
+    """``deprecated`` after value ``old`` was renamed to ``new`` (as a key or a replacement).
+
+    Migration state and the database record both follow renames through this, so they agree.
+    """
+    return {
+        (new if key == old else key): (new if repl == old else repl)
+        for key, repl in deprecated.items()
+    }
+
+
+def deprecations_without(
+    deprecated: Deprecations, value: str, replacement: str | None
+) -> Deprecations:
+    """``deprecated`` after ``value`` left the type: its entry goes, and replacements pointing
+    at it move to ``replacement``, the value its rows moved to."""
+    return {
         key: (replacement if repl == value else repl)
-        for key, repl in introspection.recorded_deprecations(comment).items()
+        for key, repl in deprecated.items()
         if key != value
     }
-    return comment_with(comment, deprecated)
+
+
+def comment_without_value(comment: str | None, value: str, replacement: str | None) -> str | None:
+    """``comment`` after ``value`` left the type (see ``deprecations_without``)."""
+    recorded = introspection.recorded_deprecations(comment)
+    return comment_with(comment, deprecations_without(recorded, value, replacement))
 
 
 def comment_renamed(comment: str | None, old: str, new: str) -> str | None:
     """``comment`` after value ``old`` was renamed to ``new``."""
-    deprecated = {
-        (new if key == old else key): (new if repl == old else repl)
-        for key, repl in introspection.recorded_deprecations(comment).items()
-    }
-    return comment_with(comment, deprecated)
+    recorded = introspection.recorded_deprecations(comment)
+    return comment_with(comment, deprecations_renamed(recorded, old, new))

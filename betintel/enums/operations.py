@@ -20,7 +20,13 @@ from django.db.migrations.state import ProjectState
 
 from . import introspection, locks
 from . import sql as enum_sql
-from .deprecation import clear_deprecation, comment_renamed, record_deprecation
+from .deprecation import (
+    clear_deprecation,
+    comment_renamed,
+    deprecations_renamed,
+    deprecations_without,
+    record_deprecation,
+)
 from .errors import RefusedChange
 from .signals import current_migration, enum_changed
 from .state import alter_enum_fields, enum_types
@@ -331,7 +337,11 @@ class RenameEnumValue(EnumOperation):
         return {"name": self.name, "old": self.old, "new": self.new}
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        alter_enum_fields(state, self.name, _renamer(self.old, self.new))
+        def change(values, deprecated):
+            values = [self.new if value == self.old else value for value in values]
+            return values, deprecations_renamed(deprecated, self.old, self.new)
+
+        alter_enum_fields(state, self.name, change)
 
     def _rename(self, app_label, schema_editor, old: str, new: str, direction: str) -> None:
         if not self.allowed(app_label, schema_editor):
@@ -351,8 +361,9 @@ class RenameEnumValue(EnumOperation):
             purpose = f"renaming {old!r} of enum type {self.name}"
             self.alter_type(schema_editor, enum_sql.rename_value(self.name, old, new), purpose)
             comment = existing.comment if existing is not None else None
-            if comment_renamed(comment, old, new) != comment:
-                statement = enum_sql.comment_on_type(self.name, comment_renamed(comment, old, new))
+            renamed = comment_renamed(comment, old, new)
+            if renamed != comment:
+                statement = enum_sql.comment_on_type(self.name, renamed)
                 self.alter_type(schema_editor, statement, purpose)
         self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
 
@@ -368,18 +379,6 @@ class RenameEnumValue(EnumOperation):
     @property
     def migration_name_fragment(self) -> str:
         return _fragment(self.name, "rename", self.old, self.new)
-
-
-def _renamer(old: str, new: str):
-    def change(values, deprecated):
-        values = [new if value == old else value for value in values]
-        deprecated = {
-            (new if key == old else key): (new if repl == old else repl)
-            for key, repl in deprecated.items()
-        }
-        return values, deprecated
-
-    return change
 
 
 class DeprecateEnumValue(EnumOperation):
@@ -457,12 +456,8 @@ class RemoveEnumValue(EnumOperation):
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
-            deprecated = {
-                key: (self.replacement if repl == self.value else repl)
-                for key, repl in deprecated.items()
-                if key != self.value
-            }
-            return [value for value in values if value != self.value], deprecated
+            kept = [value for value in values if value != self.value]
+            return kept, deprecations_without(deprecated, self.value, self.replacement)
 
         alter_enum_fields(state, self.name, change)
 
