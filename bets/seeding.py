@@ -15,6 +15,7 @@ from psycopg import sql
 
 from betintel.enums.conf import feature_flags
 from betintel.enums.markers import member_state
+from betintel.enums.validation import DEPRECATED, FLAG_OFF, member_refusal
 
 from .models import Bet, BetStatus, BetType, Sport
 
@@ -41,11 +42,12 @@ def writable_values(choices_class: type[TextChoices]) -> tuple[list[str], dict[s
     skipped: dict[str, str] = {}
     for member in choices_class:
         is_deprecated, replacement, flag = member_state(member.label)
-        if is_deprecated:
+        refusal = member_refusal(is_deprecated, flag, flags)
+        if refusal == DEPRECATED:
             skipped[member.value] = "deprecated" + (
                 f", replaced by {replacement}" if replacement else ""
             )
-        elif flag and flag not in flags:
+        elif refusal == FLAG_OFF:
             skipped[member.value] = (
                 f"feature flag {flag} is off; add it to FEATURE_FLAGS to include it"
             )

@@ -226,3 +226,16 @@ def test_admin__posting_flag_off_value__refused_and_audited(flags_off):
     assert not form.is_valid()
     assert form.errors["finish"][0].startswith("Invalid finish 'satin'")
     assert _refusals("satin").get().details["reason"] == "flag_off"
+
+
+def test_member_refusal__one_rule_for_validation_api_and_seeding():
+    from betintel.enums.report import CodeValue
+    from betintel.enums.validation import DEPRECATED, FLAG_OFF, member_refusal
+
+    assert member_refusal(False, None, frozenset()) is None
+    assert member_refusal(True, None, frozenset()) == DEPRECATED
+    assert member_refusal(False, "beta", frozenset()) == FLAG_OFF
+    assert member_refusal(False, "beta", frozenset({"beta"})) is None
+    # An empty flag name (check enums.E009) can never be switched on: refused everywhere.
+    assert member_refusal(False, "", frozenset({"beta"})) == FLAG_OFF
+    assert CodeValue("x", "X", flag="").writable(frozenset({"beta"})) is False

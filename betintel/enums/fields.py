@@ -37,17 +37,15 @@ class EnumField(models.CharField):
         **kwargs,
     ) -> None:
         if choices_class is not None:
-            members = [member for member in choices_class if member.value is not None]
-            values = [member.value for member in members]
-            deprecated = {
-                member.value: member_state(member.label)[1]
-                for member in members
-                if member_state(member.label)[0]
+            states = {
+                member.value: member_state(member.label)
+                for member in choices_class
+                if member.value is not None
             }
+            values = list(states)
+            deprecated = {value: repl for value, (dep, repl, _flag) in states.items() if dep}
             flags = {
-                member.value: member_state(member.label)[2]
-                for member in members
-                if member_state(member.label)[2] is not None
+                value: flag for value, (_dep, _repl, flag) in states.items() if flag is not None
             }
             kwargs.setdefault("choices", choices_class.choices)
             type_name = type_name or default_type_name(choices_class)

@@ -15,6 +15,7 @@ from . import conf, introspection
 from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
 from .markers import member_state
 from .state import base_enum_field
+from .validation import member_refusal
 
 ACTIVE, FLAGGED, DEPRECATED = "active", "flagged", "deprecated"
 
@@ -37,7 +38,7 @@ class CodeValue:
 
     def writable(self, flags: frozenset[str]) -> bool:
         """Whether new writes may use this value while ``flags`` are on."""
-        return self.state == ACTIVE or (self.state == FLAGGED and self.flag in flags)
+        return member_refusal(self.deprecated, self.flag, flags) is None
 
 
 @dataclass

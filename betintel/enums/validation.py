@@ -22,16 +22,26 @@ DEPRECATED = "deprecated"
 FLAG_OFF = "flag_off"
 
 
+def member_refusal(
+    deprecated: bool, flag: str | None, flags: frozenset[str] | None = None
+) -> str | None:
+    """Why a new write of a member in this state is refused (a reason constant), or None.
+
+    The one rule behind validation, forms, the API and demo data: deprecated members are
+    refused, and flagged ones while their flag is not among ``flags`` (default: those on now).
+    """
+    if deprecated:
+        return DEPRECATED
+    if flag is not None and flag not in (feature_flags() if flags is None else flags):
+        return FLAG_OFF
+    return None
+
+
 def refusal_reason(field, value: str) -> str | None:
     """Why a new write of ``value`` to ``field`` is refused (a reason constant), or None."""
     if value not in field.enum_values:
         return UNKNOWN
-    if value in field.enum_deprecated:
-        return DEPRECATED
-    flag = field.enum_flags.get(value)
-    if flag is not None and flag not in feature_flags():
-        return FLAG_OFF
-    return None
+    return member_refusal(value in field.enum_deprecated, field.enum_flags.get(value))
 
 
 def writable_values(field) -> list[str]:
