@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class EnumMigrationError(Exception):
     """An enum operation did not change the database; its message says what to do instead."""
@@ -17,3 +19,22 @@ class LockNotAcquired(EnumMigrationError):
     def __init__(self, message: str, blockers: list[dict]) -> None:
         super().__init__(message)
         self.blockers = blockers
+
+
+def find_cause(
+    exc: BaseException | None, matches: Callable[[BaseException], bool]
+) -> BaseException | None:
+    """The first exception in ``exc``'s chain of causes (itself first) that ``matches``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if matches(exc):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the driver error behind ``exc`` (Django wraps psycopg's), if any."""
+    cause = find_cause(exc, lambda e: getattr(e, "sqlstate", None) is not None)
+    return getattr(cause, "sqlstate", None)

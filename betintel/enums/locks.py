@@ -22,7 +22,7 @@ from django.db import DatabaseError, transaction
 
 from . import conf
 from . import sql as enum_sql
-from .errors import LockNotAcquired
+from .errors import LockNotAcquired, sqlstate
 
 #: SQLSTATEs after which a new attempt may succeed: lock_not_available, deadlock_detected.
 RETRYABLE = {"55P03", "40P01"}
@@ -100,7 +100,7 @@ def run_locked(
                 enum_sql.execute(schema_editor, statement)
             return
         except DatabaseError as exc:
-            if _sqlstate(exc) not in RETRYABLE:
+            if sqlstate(exc) not in RETRYABLE:
                 raise
             if attempt == retries:
                 blockers = blocking_sessions(connection, [t.oid for t in tables], type_name)
@@ -164,11 +164,6 @@ def blocking_sessions(
 def _set_lock_timeout(connection, value: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    cause = exc.__cause__ or exc.__context__
-    return getattr(cause, "sqlstate", None) or getattr(exc, "sqlstate", None)
 
 
 def _give_up_message(

@@ -42,7 +42,7 @@ from .dependencies import (
     type_dependents,
 )
 from .deprecation import comment_without_value
-from .errors import RefusedChange
+from .errors import RefusedChange, sqlstate
 
 #: The rewrite plan is logged here before any table is rewritten; ``migrate`` shows it.
 logger = logging.getLogger(__name__)
@@ -402,7 +402,7 @@ def _guarded(schema_editor, plan: SwapPlan):
         try:
             enum_sql.execute(schema_editor, statement)
         except DatabaseError as exc:
-            if locks._sqlstate(exc) != "22P02":
+            if sqlstate(exc) != "22P02":
                 raise
             raise RefusedChange(
                 f"The type swap removing {plan.value!r} from enum type {plan.type_name} was "

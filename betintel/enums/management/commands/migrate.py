@@ -12,7 +12,7 @@ from django.core.management.commands import migrate
 
 from betintel.enums import swap
 from betintel.enums.autodetector import EnumAutodetector
-from betintel.enums.errors import EnumMigrationError
+from betintel.enums.errors import EnumMigrationError, find_cause
 from betintel.enums.signals import current_migration
 
 #: SQLSTATE of "unsafe use of new value": an enum value used in the transaction that added it.
@@ -85,7 +85,7 @@ class Command(migrate.Command):
     def _explain(self, exc: BaseException) -> CommandError | None:
         """A ``CommandError`` saying what went wrong and what to do, for errors we understand."""
         label = self._label()
-        unsafe = _find(exc, lambda e: getattr(e, "sqlstate", None) == UNSAFE_NEW_ENUM_VALUE)
+        unsafe = find_cause(exc, lambda e: getattr(e, "sqlstate", None) == UNSAFE_NEW_ENUM_VALUE)
         if unsafe is not None:
             primary = getattr(getattr(unsafe, "diag", None), "message_primary", None) or str(unsafe)
             match = _UNSAFE_MESSAGE.search(primary)
@@ -97,7 +97,7 @@ class Command(migrate.Command):
                 f"{value!r} into a later migration, so the value is committed first. "
                 f"{self._outcome()}"
             )
-        refused = _find(exc, lambda e: isinstance(e, EnumMigrationError))
+        refused = find_cause(exc, lambda e: isinstance(e, EnumMigrationError))
         if refused is not None:
             return CommandError(f"{refused} {self._outcome()}")
         return None
@@ -118,14 +118,3 @@ class Command(migrate.Command):
             f"Migration {self._label()} is not atomic: its operations before this one stay "
             f"{verb}, and it is not recorded as {verb}."
         )
-
-
-def _find(exc: BaseException | None, matches) -> BaseException | None:
-    """The first exception in ``exc``'s chain of causes that ``matches``."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if matches(exc):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
