@@ -21,6 +21,7 @@ from django.db.migrations import Migration
 from django.db.migrations import operations as django_ops
 from django.db.migrations.autodetector import MigrationAutodetector, OperationDependency
 
+from .fields import base_enum_field
 from .operations import (
     AddEnumValue,
     CreateEnumType,
@@ -31,7 +32,7 @@ from .operations import (
     RenameEnumValue,
 )
 from .questioner import enum_questioner
-from .state import TypeState, alter_enum_fields, base_enum_field, enum_fields, enum_types
+from .state import TypeState, alter_enum_fields, enum_fields, enum_types
 
 logger = logging.getLogger("betintel.enums")
 

@@ -35,27 +35,19 @@ from django.db import connections
 
 from . import migration_sql
 from .exhaustive import registry as exhaustive_registry
+from .fields import MAX_NAME_BYTES, choices_path, model_enum_fields
 from .markers import member_state
 from .operations import CreateEnumType
-from .state import base_enum_field
 
-MAX_NAME_BYTES = 63
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def enum_fields_in_code(app_configs=None) -> Iterator[tuple]:
     """``(model field, EnumField)`` of every concrete model field backed by an enum type."""
     configs = app_configs if app_configs is not None else apps.get_app_configs()
-    for config in configs:
-        for model in config.get_models():
-            for model_field in model._meta.local_fields:
-                enum_field = base_enum_field(model_field)
-                if enum_field is not None:
-                    yield model_field, enum_field
-
-
-def _class_name(choices_class: type) -> str:
-    return f"{choices_class.__module__}.{choices_class.__qualname__}"
+    models = [model for config in configs for model in config.get_models()]
+    for _model, model_field, enum_field in model_enum_fields(models):
+        yield model_field, enum_field
 
 
 @checks.register(checks.Tags.models)
@@ -67,13 +59,13 @@ def check_members(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         if enum_field.choices_class is not None
     }
     errors: list[checks.CheckMessage] = []
-    for choices_class in sorted(classes, key=_class_name):
+    for choices_class in sorted(classes, key=choices_path):
         errors += _label_errors(choices_class) + _marker_errors(choices_class)
     return errors
 
 
 def _label_errors(choices_class: type) -> list[checks.CheckMessage]:
-    name, errors = _class_name(choices_class), []
+    name, errors = choices_path(choices_class), []
     shown: dict[str, str] = {}
     for member in choices_class:
         if member.value is None:
@@ -116,7 +108,7 @@ def _label_errors(choices_class: type) -> list[checks.CheckMessage]:
 
 
 def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
-    name, errors = _class_name(choices_class), []
+    name, errors = choices_path(choices_class), []
     states = {member.value: member_state(member.label) for member in choices_class}
     for member in choices_class:
         is_deprecated, replacement, flag = states[member.value]
@@ -192,7 +184,7 @@ def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     for name, classes in sorted(bound.items()):
         if len(classes) > 1:
             described = "; ".join(
-                f"{_class_name(cls)} ({', '.join(users)})" for cls, users in classes.items()
+                f"{choices_path(cls)} ({', '.join(users)})" for cls, users in classes.items()
             )
             errors.append(
                 checks.Error(
@@ -290,7 +282,7 @@ def check_exhaustive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """enums.E013, W003: every exhaustive(...) mapping covers every non-deprecated member."""
     errors: list[checks.CheckMessage] = []
     for mapping in sorted(exhaustive_registry.values(), key=lambda m: m.where):
-        name = _class_name(mapping.choices_class)
+        name = choices_path(mapping.choices_class)
         missing = mapping.missing()
         if missing:
             errors.append(

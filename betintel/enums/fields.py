@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from django.db import models
 
 from .markers import member_state
 from .validation import UNKNOWN, holds_unchanged, invalid_value, refusal_reason
+
+#: PostgreSQL's limit on a name or an enum label (NAMEDATALEN - 1), in bytes of UTF-8.
+MAX_NAME_BYTES = 63
 
 
 def default_type_name(choices_class: type) -> str:
@@ -123,3 +126,25 @@ class EnumField(models.CharField):
         if deprecated:
             kwargs["deprecated"] = dict(deprecated)
         return EnumField(*args, **kwargs)
+
+
+def base_enum_field(model_field) -> EnumField | None:
+    """The ``EnumField`` behind ``model_field`` (itself, or an ArrayField's base), or None."""
+    while model_field is not None and not isinstance(model_field, EnumField):
+        model_field = getattr(model_field, "base_field", None)
+    return model_field
+
+
+def model_enum_fields(models: Iterable) -> Iterator[tuple]:
+    """``(model, model field, EnumField)`` of every concrete field of ``models`` backed by an
+    enum type (arrays of one included)."""
+    for model in models:
+        for model_field in model._meta.local_fields:
+            enum_field = base_enum_field(model_field)
+            if enum_field is not None:
+                yield model, model_field, enum_field
+
+
+def choices_path(choices_class: type) -> str:
+    """``bets.models.BetType``: how reports and checks name a choices class."""
+    return f"{choices_class.__module__}.{choices_class.__qualname__}"

@@ -28,11 +28,9 @@ from .deprecation import (
     record_deprecation,
 )
 from .errors import RefusedChange
+from .fields import MAX_NAME_BYTES
 from .signals import current_migration, enum_changed
 from .state import alter_enum_fields, enum_types
-
-#: PostgreSQL's limit on an enum label (NAMEDATALEN - 1), in bytes of the server encoding.
-MAX_LABEL_BYTES = 63
 
 
 def _fragment(*parts: str) -> str:
@@ -44,10 +42,10 @@ def check_labels(type_name: str, values) -> None:
     """Refuse labels PostgreSQL would refuse: longer than 63 bytes, or repeated."""
     for value in values:
         size = len(value.encode("utf-8"))
-        if size > MAX_LABEL_BYTES:
+        if size > MAX_NAME_BYTES:
             raise RefusedChange(
                 f"Value {value!r} of enum type {type_name} is {size} bytes in UTF-8; PostgreSQL "
-                f"allows at most {MAX_LABEL_BYTES}. Choose a shorter value (the label shown to "
+                f"allows at most {MAX_NAME_BYTES}. Choose a shorter value (the label shown to "
                 "users can stay long)."
             )
     repeated = sorted({value for value in values if list(values).count(value) > 1})

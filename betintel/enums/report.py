@@ -13,8 +13,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, introspection
 from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
+from .fields import base_enum_field, choices_path, model_enum_fields
 from .markers import member_state
-from .state import base_enum_field
 from .validation import member_refusal
 
 ACTIVE, FLAGGED, DEPRECATED = "active", "flagged", "deprecated"
@@ -62,18 +62,17 @@ def code_types(using: str | None = None, app_registry=None) -> dict[str, CodeTyp
     """
     registry = app_registry or global_apps
     types: dict[str, CodeType] = {}
-    for model in registry.get_models():
-        if using is not None and not router.allow_migrate_model(using, model):
-            continue
-        for model_field in model._meta.local_fields:
-            enum_field = base_enum_field(model_field)
-            if enum_field is None:
-                continue
-            declared = _code_type(enum_field)
-            entry = types.setdefault(declared.name, declared)
-            entry.fields.append(f"{model._meta.label}.{model_field.name}")
-            if declared.choices != entry.choices and declared.choices not in entry.other_choices:
-                entry.other_choices.append(declared.choices)
+    models = [
+        model
+        for model in registry.get_models()
+        if using is None or router.allow_migrate_model(using, model)
+    ]
+    for model, model_field, enum_field in model_enum_fields(models):
+        declared = _code_type(enum_field)
+        entry = types.setdefault(declared.name, declared)
+        entry.fields.append(f"{model._meta.label}.{model_field.name}")
+        if declared.choices != entry.choices and declared.choices not in entry.other_choices:
+            entry.other_choices.append(declared.choices)
     return types
 
 
@@ -92,8 +91,7 @@ def _code_type(enum_field) -> CodeType:
             continue
         is_deprecated, replacement, flag = member_state(member.label)
         values.append(CodeValue(member.value, str(member.label), is_deprecated, replacement, flag))
-    path = f"{choices_class.__module__}.{choices_class.__qualname__}"
-    return CodeType(enum_field.enum_type_name, path, values)
+    return CodeType(enum_field.enum_type_name, choices_path(choices_class), values)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .fields import EnumField
+from .fields import EnumField, base_enum_field
 
 
 @dataclass
@@ -25,13 +25,6 @@ def enum_fields(state) -> Iterator[tuple[str, str, str, EnumField]]:
             enum_field = base_enum_field(model_field)
             if enum_field is not None:
                 yield app_label, model_name, field_name, enum_field
-
-
-def base_enum_field(model_field) -> EnumField | None:
-    """The ``EnumField`` behind ``model_field`` (itself, or an ArrayField's base), or None."""
-    while model_field is not None and not isinstance(model_field, EnumField):
-        model_field = getattr(model_field, "base_field", None)
-    return model_field
 
 
 def enum_types(state) -> dict[str, TypeState]:
