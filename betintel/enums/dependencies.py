@@ -21,18 +21,6 @@ WITH target AS (
 )
 """
 
-_DEPENDENTS_SQL = (
-    _TARGET
-    + """
-SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid)
-FROM pg_depend d, target
-WHERE d.refclassid = 'pg_type'::regclass
-  AND d.refobjid IN (target.oid, target.typarray)
-  AND d.deptype = 'n'
-ORDER BY 1
-"""
-)
-
 # Every object that depends on the type or its array type, the array type itself excepted.
 _TYPE_DEPENDENTS_SQL = (
     _TARGET
@@ -225,8 +213,9 @@ class Dependents:
 def describe_dependents(connection, type_name: str) -> list[str]:
     """Readable names of the objects that use ``type_name`` (columns, functions, types, …)."""
     with connection.cursor() as cursor:
-        cursor.execute(_DEPENDENTS_SQL, [type_name])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name])
+        # An object using both the type and its array type is named once.
+        return list(dict.fromkeys(row[3] for row in cursor.fetchall()))
 
 
 def type_dependents(connection, type_name: str) -> Dependents:
