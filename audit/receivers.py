@@ -16,6 +16,7 @@ from django.db.models.signals import post_migrate
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
+from betintel.enums import introspection
 from betintel.enums.signals import enum_changed, invalid_enum_value
 
 logger = logging.getLogger("betintel.audit")
@@ -108,15 +109,15 @@ def flush_pending(using: str) -> None:
 
 
 def _ready(connection, actions: set[str]) -> bool:
-    """Whether ``audit_auditlog`` exists and ``auditactionenum`` already has ``actions``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regclass('audit_auditlog') IS NOT NULL, "
-            "coalesce((SELECT array_agg(enumlabel::text) FROM pg_enum "
-            "          WHERE enumtypid = to_regtype('auditactionenum')), '{}')"
-        )
-        table_exists, labels = cursor.fetchone()
-    missing = actions - set(labels)
-    if table_exists and missing:
+    """Whether the audit table exists and its action type already has ``actions``."""
+    from .models import AuditLog
+
+    if AuditLog._meta.db_table not in connection.introspection.table_names():
+        return False
+    action_type = introspection.enum_type(
+        connection, AuditLog._meta.get_field("action").enum_type_name
+    )
+    missing = actions - set(action_type.values if action_type else ())
+    if missing:
         logger.debug("audit entries wait for actions %s", sorted(missing))
-    return table_exists and not missing
+    return not missing
