@@ -109,12 +109,17 @@ class ValueReport:
     rows_estimated: bool
     replacement: str | None = None
 
+    def rows_text(self, approx: str = "≈ ", unknown: str = "unknown", absent: str = "—") -> str:
+        """The row count for people: ``12``, ``≈ 3,400,000``, ``unknown`` (an estimate with no
+        statistics) or ``—`` (not counted); the marks are the caller's."""
+        if self.rows is None:
+            return unknown if self.rows_estimated else absent
+        return f"{approx if self.rows_estimated else ''}{self.rows:,}"
+
     @property
     def rows_display(self) -> str:
-        """The row count for people: ``12``, ``≈ 3,400,000``, ``unknown`` or ``—``."""
-        if self.rows is None:
-            return "unknown" if self.rows_estimated else "—"
-        return f"{'≈ ' if self.rows_estimated else ''}{self.rows:,}"
+        """The row count as web pages show it."""
+        return self.rows_text()
 
     def as_dict(self) -> dict:
         return {

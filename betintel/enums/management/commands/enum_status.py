@@ -125,11 +125,5 @@ def _cells(value: ValueReport) -> tuple[str, ...]:
         "yes" if value.in_db else "NO",
         state,
         flag,
-        _rows(value),
+        value.rows_text(approx="~", unknown="?", absent="-"),
     )
-
-
-def _rows(value: ValueReport) -> str:
-    if value.rows is None:
-        return "?" if value.rows_estimated else "-"
-    return f"~{value.rows:,}" if value.rows_estimated else f"{value.rows:,}"
