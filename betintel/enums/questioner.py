@@ -19,20 +19,16 @@ class InteractiveEnumQuestioner(InteractiveMigrationQuestioner):
         )
 
 
-class NonInteractiveEnumQuestioner(NonInteractiveMigrationQuestioner):
-    """Cannot ask: an edited value string is taken as a removal, which makemigrations refuses."""
-
-    def ask_rename_enum_value(self, type_name: str, old: str, new: str) -> bool:
-        """Never assume a rename without a person confirming it."""
-        return self.defaults.get("ask_rename_enum_value", False)
-
-
 class EnumQuestioner(MigrationQuestioner):
     """The base questioner with the enum question answered from ``defaults`` (no by default)."""
 
     def ask_rename_enum_value(self, type_name: str, old: str, new: str) -> bool:
-        """Answer from ``defaults['ask_rename_enum_value']``."""
+        """Answer from ``defaults['ask_rename_enum_value']``: never assume a rename unasked."""
         return self.defaults.get("ask_rename_enum_value", False)
+
+
+class NonInteractiveEnumQuestioner(EnumQuestioner, NonInteractiveMigrationQuestioner):
+    """Cannot ask: an edited value string is taken as a removal, which makemigrations refuses."""
 
 
 def enum_questioner(questioner: MigrationQuestioner | None) -> MigrationQuestioner:
