@@ -10,7 +10,14 @@ from django.db.migrations.writer import MigrationWriter
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from betintel.enums import EnumField
-from betintel.enums.operations import AddEnumValue, CreateEnumType, DropEnumType
+from betintel.enums.operations import (
+    AddEnumValue,
+    CreateEnumType,
+    DeprecateEnumValue,
+    DropEnumType,
+    RemoveEnumValue,
+    RenameEnumValue,
+)
 from tests.helpers import (
     apply_operations,
     enum_labels,
@@ -183,6 +190,31 @@ def test_operations__router_forbids__nothing_runs(scratch_types):
             "Add value 'alt lines' to enum type bet_type_enum before 'totals'",
             "bet_type_enum_add_alt_lines",
         ),
+        (
+            RenameEnumValue("bet_type_enum", "totals", "over_under"),
+            "Rename value 'totals' of enum type bet_type_enum to 'over_under'",
+            "bet_type_enum_rename_totals_over_under",
+        ),
+        (
+            DeprecateEnumValue("bet_type_enum", "spreads", "h2h"),
+            "Deprecate value 'spreads' of enum type bet_type_enum (rows move to 'h2h')",
+            "bet_type_enum_deprecate_spreads",
+        ),
+        (
+            DeprecateEnumValue("sport_enum", "tennis"),
+            "Deprecate value 'tennis' of enum type sport_enum",
+            "sport_enum_deprecate_tennis",
+        ),
+        (
+            RemoveEnumValue("bet_type_enum", "spreads", "h2h"),
+            "Remove value 'spreads' from enum type bet_type_enum, moving its rows to 'h2h'",
+            "bet_type_enum_remove_spreads",
+        ),
+        (
+            RemoveEnumValue("sport_enum", "tennis"),
+            "Remove value 'tennis' from enum type sport_enum",
+            "sport_enum_remove_tennis",
+        ),
     ],
 )
 def test_operation__describe_and_name_fragment(operation, description, fragment):
@@ -198,6 +230,11 @@ def test_operation__describe_and_name_fragment(operation, description, fragment)
         AddEnumValue("bet_type_enum", "x"),
         AddEnumValue("bet_type_enum", "x", before="h2h"),
         AddEnumValue("bet_type_enum", "x", after="h2h"),
+        RenameEnumValue("bet_type_enum", "a", "it's \\ \"b\""),
+        DeprecateEnumValue("bet_type_enum", "a"),
+        DeprecateEnumValue("bet_type_enum", "a", replacement="b"),
+        RemoveEnumValue("bet_type_enum", "a"),
+        RemoveEnumValue("bet_type_enum", "a", replacement="b"),
     ],
 )
 def test_operation__deconstruct_round_trips_through_migration_writer(operation):

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, models
-from django.db.migrations.migration import Migration
 from django.db.migrations.state import ModelState, ProjectState
-from django.db.migrations.writer import MigrationWriter
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from betintel.enums import EnumField, introspection
@@ -296,65 +294,6 @@ def test_new_operations__router_forbids__nothing_runs(letters):
     assert not any(name in query for query in _sql(captured))
     assert enum_labels(name) == ["a", "c", "e"]
     assert _comment(name) is None
-
-
-@pytest.mark.parametrize(
-    ("operation", "description", "fragment"),
-    [
-        (
-            RenameEnumValue("bet_type_enum", "totals", "over_under"),
-            "Rename value 'totals' of enum type bet_type_enum to 'over_under'",
-            "bet_type_enum_rename_totals_over_under",
-        ),
-        (
-            DeprecateEnumValue("bet_type_enum", "spreads", "h2h"),
-            "Deprecate value 'spreads' of enum type bet_type_enum (rows move to 'h2h')",
-            "bet_type_enum_deprecate_spreads",
-        ),
-        (
-            DeprecateEnumValue("sport_enum", "tennis"),
-            "Deprecate value 'tennis' of enum type sport_enum",
-            "sport_enum_deprecate_tennis",
-        ),
-        (
-            RemoveEnumValue("bet_type_enum", "spreads", "h2h"),
-            "Remove value 'spreads' from enum type bet_type_enum, moving its rows to 'h2h'",
-            "bet_type_enum_remove_spreads",
-        ),
-        (
-            RemoveEnumValue("sport_enum", "tennis"),
-            "Remove value 'tennis' from enum type sport_enum",
-            "sport_enum_remove_tennis",
-        ),
-    ],
-)
-def test_operation__describe_and_name_fragment(operation, description, fragment):
-    assert operation.describe() == description
-    assert operation.migration_name_fragment == fragment
-
-
-@pytest.mark.parametrize(
-    "operation",
-    [
-        RenameEnumValue("bet_type_enum", "a", "it's \\ \"b\""),
-        DeprecateEnumValue("bet_type_enum", "a"),
-        DeprecateEnumValue("bet_type_enum", "a", replacement="b"),
-        RemoveEnumValue("bet_type_enum", "a"),
-        RemoveEnumValue("bet_type_enum", "a", replacement="b"),
-    ],
-)
-def test_operation__deconstruct_round_trips_through_migration_writer(operation):
-    name, args, kwargs = operation.deconstruct()
-    assert args == []
-    assert None not in kwargs.values()
-    migration = Migration("0099_x", "bets")
-    migration.operations = [operation]
-    source = MigrationWriter(migration).as_string()
-    namespace: dict = {}
-    exec(compile(source, "<migration>", "exec"), namespace)  # noqa: S102
-    rebuilt = namespace["Migration"]("0099_x", "bets").operations[0]
-    assert type(rebuilt) is type(operation)
-    assert rebuilt.deconstruct() == operation.deconstruct()
 
 
 def _pg_dump_schema() -> str:
