@@ -6,13 +6,13 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 
-from betintel.enums.admin import EstimatedCountPaginator
+from betintel.enums.admin import EnumAdminMixin, EstimatedCountPaginator
 
 from .models import AuditLog
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(EnumAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for everyone: it is append-only, superusers included.
 
     Every active staff user may look at it; nobody adds, changes or deletes entries here (the
@@ -24,10 +24,15 @@ class AuditLogAdmin(admin.ModelAdmin):
     search_fields = ["message"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-    fields = ["created_at", "action", "message", "actor", "pretty_details"]
+    fields = ["created_at", "action_shown", "message", "actor", "pretty_details"]
     readonly_fields = fields
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    @admin.display(description="action")
+    def action_shown(self, entry: AuditLog) -> str:
+        """The action's label; one a newer release added is shown as it is, marked unknown."""
+        return AuditLog._meta.get_field("action").display(entry.action)
 
     @admin.display(description="details")
     def pretty_details(self, entry: AuditLog) -> str:

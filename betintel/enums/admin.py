@@ -1,23 +1,29 @@
 """Admin support: rows per enum value as a table and a bar chart, and counts that stay fast.
 
-The engine registers no model here. Domain apps opt in with ``EnumCountsMixin`` on their own
-``ModelAdmin``; big tables are never counted in full on a page load.
+The engine registers no model here. Every ``list_filter`` on an ``EnumField`` uses
+``EnumFieldListFilter``; domain apps opt in with ``EnumAdminMixin`` (stored values the code does
+not know shown marked) and ``EnumCountsMixin`` on their own ``ModelAdmin``; big tables are
+never counted in full on a page load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.admin import ShowFacets
+from django.contrib.admin import ChoicesFieldListFilter, FieldListFilter, ShowFacets
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import router
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
-from . import conf
+from . import conf, introspection
 from .counts import planner_rows
+from .fields import EnumField
 from .report import ValueReport, field_report
+from .validation import unknown_label
 
 # Geometry of the server-rendered SVG chart, in its own user units (it scales to the page).
 CHART_WIDTH = 480
@@ -65,6 +71,8 @@ class Bar:
 
     @property
     def css_state(self) -> str:
+        if not self.value.in_code:
+            return "unknown"
         if self.value.state == "flagged":
             return "flag-on" if self.value.flag_on else "flag-off"
         return self.value.state
@@ -121,7 +129,68 @@ def value_chart(model, field_name: str, using: str | None = None) -> ValueChart:
     )
 
 
-class EnumCountsMixin:
+class EnumFieldListFilter(ChoicesFieldListFilter):
+    """The choices of the code, then the labels of the database the code does not know.
+
+    During a rolling deploy a newer release may have added a value already held by rows: it is
+    offered too, marked unknown, so that its rows can be found.
+    """
+
+    def choices(self, changelist):
+        yield from super().choices(changelist)
+        using = router.db_for_read(self.field.model)
+        database = introspection.enum_type(connections[using], self.field.enum_type_name)
+        known = {str(key) for key, _label in self.field.flatchoices}
+        for value in database.values if database else ():
+            if value in known:
+                continue
+            yield {
+                "selected": self.lookup_val is not None and value in self.lookup_val,
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg: value}, [self.lookup_kwarg_isnull]
+                ),
+                "display": unknown_label(value),
+            }
+
+
+FieldListFilter.register(
+    lambda field: isinstance(field, EnumField), EnumFieldListFilter, take_priority=True
+)
+
+
+def enum_column(field: EnumField) -> Callable:
+    """A ``list_display`` column showing ``field``'s label, or its value marked unknown."""
+
+    def column(obj) -> str | None:
+        value = getattr(obj, field.attname)
+        return None if value in field.empty_values else field.display(value)
+
+    column.__name__ = field.name  # the column's CSS class stays field-<name>
+    column.short_description = field.verbose_name
+    column.admin_order_field = field.name
+    return column
+
+
+class EnumAdminMixin:
+    """``ModelAdmin`` mixin: enum columns of the change list show values the code does not
+    know (added by a newer release) as they are, marked unknown, instead of an empty cell."""
+
+    def get_list_display(self, request):
+        columns = []
+        for name in super().get_list_display(request):
+            field = _model_field(self.model, name) if isinstance(name, str) else None
+            columns.append(enum_column(field) if isinstance(field, EnumField) else name)
+        return columns
+
+
+def _model_field(model, name: str):
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:  # a method, an attribute or a lookup path: not a plain field
+        return None
+
+
+class EnumCountsMixin(EnumAdminMixin):
     """``ModelAdmin`` mixin: the change list shows rows per value of ``enum_count_fields``.
 
     Also keeps the change list fast on big tables: no second ``COUNT(*)`` of the whole table

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partialmethod
 
 from django.db import models
+from django.db.models import lookups
 
 from .markers import member_state
-from .validation import UNKNOWN, holds_unchanged, invalid_value, refusal_reason
+from .validation import UNKNOWN, holds_unchanged, invalid_value, refusal_reason, unknown_label
 
 #: PostgreSQL's limit on a name or an enum label (NAMEDATALEN - 1), in bytes of UTF-8.
 MAX_NAME_BYTES = 63
@@ -100,11 +102,30 @@ class EnumField(models.CharField):
         raw = getattr(value, "value", value)
         if raw not in self.empty_values:
             reason = refusal_reason(self, raw)
-            if reason is not None and not (
-                reason != UNKNOWN and holds_unchanged(self, raw, model_instance)
-            ):
-                raise invalid_value(self, raw, reason)
+            if reason is not None:
+                if not holds_unchanged(self, raw, model_instance):
+                    raise invalid_value(self, raw, reason)
+                if reason == UNKNOWN:
+                    # The row holds a value of a newer release: the database accepted it, and
+                    # saving the row unchanged keeps it. It is no choice of this code's.
+                    return
         super().validate(value, model_instance)
+
+    def contribute_to_class(self, cls, name, private_only=False) -> None:
+        user_defined = f"get_{name}_display" in cls.__dict__
+        super().contribute_to_class(cls, name, private_only=private_only)
+        display = f"get_{self.name}_display"
+        if self.choices is not None and not user_defined:
+            # Django's version shows an unknown value bare, as if it were a label.
+            setattr(cls, display, partialmethod(_get_enum_display, field=self))
+
+    def display(self, value) -> str:
+        """The label of ``value``, or the value marked unknown when the code lacks it."""
+        raw = getattr(value, "value", value)
+        for key, label in self.flatchoices:
+            if key == raw:
+                return str(label)
+        return unknown_label(raw)
 
     def formfield(self, **kwargs):
         """A choice of the writable values (plus the one an existing object holds)."""
@@ -126,6 +147,111 @@ class EnumField(models.CharField):
         if deprecated:
             kwargs["deprecated"] = dict(deprecated)
         return EnumField(*args, **kwargs)
+
+
+def _get_enum_display(instance, field: EnumField) -> str | None:
+    value = getattr(instance, field.attname)
+    return None if value is None else field.display(value)
+
+
+# A value that may not be a label of the column's type is never sent as a literal: PostgreSQL
+# would refuse the whole query ("invalid input value for enum"). It is looked up in the
+# catalog instead, checked when the query runs, so a label a newer release added still matches
+# its rows. A label missing from the type gives an empty array, and "= ANY" of an empty array is
+# false (never NULL), so exclude() keeps every row.
+_GUARDED_LABELS_SQL = (
+    "ANY(ARRAY(SELECT e.enumlabel::text::{type} FROM pg_enum e "
+    "WHERE e.enumtypid = to_regtype(%s) AND e.enumlabel::text IN ({labels})))"
+)
+
+
+def _needs_guard(compiler, connection, field: EnumField, value: object) -> bool:
+    """Whether ``value`` may be missing from ``field``'s type, so a literal could fail."""
+    if connection.vendor != "postgresql" or not isinstance(value, str):
+        return False
+    if not compiler.query.alias_cols:
+        # Constraints and index conditions (columns without an alias) are DDL: a subquery is
+        # not allowed there, and the database must refuse a label outside the type anyway.
+        return False
+    # Active and flagged values are in the type, and a literal keeps the planner's statistics.
+    # Deprecated ones may have been removed already by a newer release.
+    return value not in field.enum_values or value in field.enum_deprecated
+
+
+def _guarded_labels(connection, field: EnumField, values: list[str]) -> tuple[str, list]:
+    """``ANY(...)`` of those of ``values`` that are labels of the type, found in the catalog."""
+    type_sql = connection.ops.quote_name(field.enum_type_name)
+    labels = ", ".join(["%s"] * len(values))
+    return _GUARDED_LABELS_SQL.format(type=type_sql, labels=labels), [type_sql, *values]
+
+
+def _lookup_field(lookup) -> EnumField | None:
+    output_field = getattr(lookup.lhs, "output_field", None)
+    return output_field if isinstance(output_field, EnumField) else None
+
+
+class _GuardedValueMixin:
+    """Compare with a value outside the enum type as matching nothing, never as an error."""
+
+    def process_rhs(self, compiler, connection):
+        sql, params = super().process_rhs(compiler, connection)
+        field = _lookup_field(self)
+        if (
+            field is not None
+            and self.rhs_is_direct_value()
+            and sql == "%s"
+            and len(params) == 1
+            and _needs_guard(compiler, connection, field, params[0])
+        ):
+            return _guarded_labels(connection, field, list(params))
+        return sql, params
+
+
+@EnumField.register_lookup
+class EnumExact(_GuardedValueMixin, lookups.Exact):
+    """``field=value``: no rows, not an error, when ``value`` is not a label of the type."""
+
+
+@EnumField.register_lookup
+class EnumGreaterThan(_GuardedValueMixin, lookups.GreaterThan):
+    """``field__gt=value``, safe for any value."""
+
+
+@EnumField.register_lookup
+class EnumGreaterThanOrEqual(_GuardedValueMixin, lookups.GreaterThanOrEqual):
+    """``field__gte=value``, safe for any value."""
+
+
+@EnumField.register_lookup
+class EnumLessThan(_GuardedValueMixin, lookups.LessThan):
+    """``field__lt=value``, safe for any value."""
+
+
+@EnumField.register_lookup
+class EnumLessThanOrEqual(_GuardedValueMixin, lookups.LessThanOrEqual):
+    """``field__lte=value``, safe for any value."""
+
+
+@EnumField.register_lookup
+class EnumIn(lookups.In):
+    """``field__in=[...]``: values outside the type match nothing; the others still match."""
+
+    def as_sql(self, compiler, connection):
+        field = _lookup_field(self)
+        if field is None or not self.rhs_is_direct_value():
+            return super().as_sql(compiler, connection)
+        values = [value for value in dict.fromkeys(self.rhs) if value is not None]
+        guarded = [v for v in values if _needs_guard(compiler, connection, field, v)]
+        if not guarded:
+            return super().as_sql(compiler, connection)
+        known = [value for value in values if value not in guarded]
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        any_sql, any_params = _guarded_labels(connection, field, guarded)
+        parts, params = [f"{lhs_sql} = {any_sql}"], [*lhs_params, *any_params]
+        if known:
+            parts.insert(0, f"{lhs_sql} IN ({', '.join(['%s'] * len(known))})")
+            params = [*lhs_params, *known, *params]
+        return f"({' OR '.join(parts)})", params
 
 
 def base_enum_field(model_field) -> EnumField | None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django import forms
 
-from .validation import UNKNOWN, invalid_value, refusal_reason, writable_values
+from .validation import UNKNOWN, invalid_value, refusal_reason, unknown_label, writable_values
 
 
 class EnumFormField(forms.TypedChoiceField):
     """A choice among the writable values, plus the value an existing object already holds.
 
     Deprecated and flag-off members are not offered for new objects; an object that holds one
-    still shows it, and may be saved with it unchanged (the held value is known once the field
-    is bound to its form, as rendering and validation do). What is offered is worked out each
-    time the choices are read, because feature flags may change while the process runs.
+    (or a value the code does not know at all) still shows it, and may be saved with it
+    unchanged (the held value is known once the field is bound to its form, as rendering and
+    validation do). What is offered is worked out each time the choices are read, because
+    feature flags may change while the process runs.
     """
 
     model_field = None
@@ -29,11 +30,18 @@ class EnumFormField(forms.TypedChoiceField):
     def offered_choices(self) -> list[tuple]:
         """The choices to show: blank (if any), writable values, and the value held now."""
         offered = set(writable_values(self.model_field)) | self.kept_values
-        return [
+        choices = [
             (key, label)
             for key, label in self.all_choices
             if key in self.empty_values or str(key) in offered
         ]
+        # A value held now that the code does not know (a newer release added it) is shown as
+        # it is, so that saving without touching the field keeps it.
+        known = {str(key) for key, _label in self.all_choices}
+        choices += [
+            (value, unknown_label(value)) for value in sorted(self.kept_values - known)
+        ]
+        return choices
 
     def __deepcopy__(self, memo):
         result = super().__deepcopy__(memo)

@@ -3,7 +3,8 @@
 Model validation (``EnumField.validate``), forms and the admin (``forms.EnumFormField``) all
 refuse through :func:`invalid_value`, which logs the refusal at WARNING and announces it with
 ``signals.invalid_enum_value`` (the audit app records it). A value an existing row already holds
-is not a new write: saving the row again with it unchanged stays allowed.
+is not a new write: saving the row again with it unchanged stays allowed, also when the code
+does not know it (a newer release added it during a rolling deploy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ logger = logging.getLogger("betintel.enums")
 UNKNOWN = "unknown"
 DEPRECATED = "deprecated"
 FLAG_OFF = "flag_off"
+
+
+def unknown_label(value: object) -> str:
+    """How pages show a stored value the code does not know (a newer release added it)."""
+    return f"{value} (unknown value)"
 
 
 def member_refusal(
