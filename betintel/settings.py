@@ -9,7 +9,7 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
-    DEBUG=(bool, True),
+    DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]"]),
     FEATURE_FLAGS=(list, []),
     ENUM_LOCK_TIMEOUT=(str, "2s"),
@@ -17,8 +17,13 @@ env = environ.Env(
     ENUM_EXACT_COUNT_LIMIT=(int, 1_000_000),
 )
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY-in-production")
+# Production is the default: development mode is asked for with DEBUG=1.
 DEBUG = env("DEBUG")
+# Known to everyone, so only development mode uses it. Its prefix makes `check --deploy` flag it
+# (security.W009) wherever it turns up; servers refuse to start with it (betintel.startup).
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-set-SECRET_KEY-in-production"
+# Empty in production without a key: servers refuse to start, and nothing can sign with it.
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 # Flags named here switch on `flagged(...)` enum members for new writes.
@@ -100,6 +105,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"betintel": {"handlers": ["console"], "level": "INFO"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {
+        "errors": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Server errors (500s, refused hosts) to stderr with their traceback. Django's own
+        # console handler shows them only with DEBUG on; this one takes over when it is off.
+        "errors": {
+            "class": "logging.StreamHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "formatter": "errors",
+        },
+    },
+    "loggers": {
+        "betintel": {"handlers": ["console"], "level": "INFO"},
+        "django.request": {"handlers": ["errors"]},
+        "django.security": {"handlers": ["errors"]},
+    },
 }

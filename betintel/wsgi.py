@@ -1,9 +1,13 @@
-"""WSGI entry point."""
+"""WSGI entry point (``runserver`` serves it too)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from betintel.startup import require_secret_key
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betintel.settings")
 
+# Production without a real SECRET_KEY stops here, before anything is served.
+require_secret_key()
 application = get_wsgi_application()

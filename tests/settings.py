@@ -2,7 +2,13 @@
 
 import os
 
-from betintel.settings import *  # noqa: F403
+# The project defaults to production, which needs a real key. The suite states its own mode
+# (Django's test runner turns DEBUG off anyway); `manage.py` processes the tests start inherit
+# both through the environment.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "tests-only-key-" + "k7Qm2vXz9RbT4nLw8YcJ3hFd6GsPa1Ue5Ko0")
+
+from betintel.settings import *  # noqa: E402, F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.enumapp"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
