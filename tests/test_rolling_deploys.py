@@ -59,6 +59,8 @@ def _results(response) -> list:
         {"status__exact": ""},
         {"bet_type": "bogus"},
         {"sport__exact": "x" * 100},
+        {"status__exact": "pending\x00"},
+        {"bet_type__lte": "bogus"},
     ],
 )
 def test_bets_changelist__filter_value_the_type_lacks__empty_list(admin_client, query):
@@ -84,6 +86,14 @@ def test_bets_changelist__in_filter_with_a_value_the_type_lacks__lists_the_known
 
 
 @pytest.mark.django_db
+def test_bets_changelist__range_that_is_not_a_pair__invalid_filter_answer(admin_client):
+    response = admin_client.get(BETS_URL, {"bet_type__range": "a,b"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{BETS_URL}?e=1"
+
+
+@pytest.mark.django_db
 def test_audit_changelist__action_the_type_lacks__empty_list(admin_client):
     AuditLog.objects.create(action=AuditAction.BET_PLACED, message="placed")
 
@@ -102,6 +112,9 @@ def test_orm_filter__value_outside_the_type__empty_result_not_data_error():
     assert list(Bet.objects.filter(bet_type__gt="bogus")) == []
     assert list(Bet.objects.exclude(status="")) == [bet]
     assert Bet.objects.filter(bet_type="bogus").count() == 0
+    assert list(Bet.objects.filter(bet_type__range=("h2h", "bogus"))) == []
+    assert list(Bet.objects.filter(bet_type__range=("h2h", "totals"))) == [bet]
+    assert list(Bet.objects.exclude(bet_type__in=["bogus"])) == [bet]
 
 
 @pytest.mark.django_db
@@ -266,3 +279,17 @@ def test_model_validation__unknown_value_held_unchanged__accepted(newer_bet):
     newer_bet.save()
 
     assert Bet.objects.get(pk=newer_bet.pk).bet_type == NEWER_VALUE
+
+
+def test_audit_detail_and_list__action_of_a_newer_release__shown_marked_unknown():
+    from django.contrib.admin import site
+
+    from betintel.enums.admin import enum_column
+
+    entry = AuditLog(action="ENUM_TYPE_RESHAPED", message="from a newer release")
+    known = AuditLog(action=AuditAction.BET_PLACED, message="placed")
+    column = enum_column(AuditLog._meta.get_field("action"))
+
+    assert site._registry[AuditLog].action_shown(entry) == "ENUM_TYPE_RESHAPED (unknown value)"
+    assert (column(entry), column(known)) == ("ENUM_TYPE_RESHAPED (unknown value)", "Bet placed")
+    assert entry.get_action_display() == "ENUM_TYPE_RESHAPED (unknown value)"

@@ -181,8 +181,11 @@ def _needs_guard(compiler, connection, field: EnumField, value: object) -> bool:
 def _guarded_labels(connection, field: EnumField, values: list[str]) -> tuple[str, list]:
     """``ANY(...)`` of those of ``values`` that are labels of the type, found in the catalog."""
     type_sql = connection.ops.quote_name(field.enum_type_name)
-    labels = ", ".join(["%s"] * len(values))
-    return _GUARDED_LABELS_SQL.format(type=type_sql, labels=labels), [type_sql, *values]
+    # A label never holds a NUL byte, and the driver cannot send one: such a value is NULL here,
+    # which matches no label.
+    sendable = [value for value in values if "\x00" not in value]
+    labels = ", ".join(["%s"] * len(sendable) + ["NULL"] * (len(values) - len(sendable)))
+    return _GUARDED_LABELS_SQL.format(type=type_sql, labels=labels), [type_sql, *sendable]
 
 
 def _lookup_field(lookup) -> EnumField | None:
@@ -230,6 +233,37 @@ class EnumLessThan(_GuardedValueMixin, lookups.LessThan):
 @EnumField.register_lookup
 class EnumLessThanOrEqual(_GuardedValueMixin, lookups.LessThanOrEqual):
     """``field__lte=value``, safe for any value."""
+
+
+@EnumField.register_lookup
+class EnumRange(lookups.Range):
+    """``field__range=(low, high)``: no rows, not an error, when an end is not a label."""
+
+    def get_prep_lookup(self):
+        if self.rhs_is_direct_value() and (isinstance(self.rhs, str) or len(self.rhs) != 2):
+            # Raised while the query is built, so the admin answers "invalid filter" (?e=1).
+            raise ValueError(
+                f"A range of {self.lhs.output_field.name} needs two values, low and high; "
+                f"got {self.rhs!r}."
+            )
+        return super().get_prep_lookup()
+
+    def as_sql(self, compiler, connection):
+        field = _lookup_field(self)
+        if field is None or not self.rhs_is_direct_value() or not any(
+            _needs_guard(compiler, connection, field, value) for value in self.rhs
+        ):
+            return super().as_sql(compiler, connection)
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        parts, params = [], []
+        for operator, value in zip((">=", "<="), self.rhs, strict=True):
+            if _needs_guard(compiler, connection, field, value):
+                value_sql, value_params = _guarded_labels(connection, field, [value])
+            else:
+                value_sql, value_params = "%s", [value]
+            parts.append(f"{lhs_sql} {operator} {value_sql}")
+            params += [*lhs_params, *value_params]
+        return f"({' AND '.join(parts)})", params
 
 
 @EnumField.register_lookup
