@@ -4,7 +4,17 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
+from tests.chromium import ChromiumUnavailable, ensure_chromium
 from tests.helpers import unique_name
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """A Chromium for the browser test; installed by the first run that needs one."""
+    try:
+        return ensure_chromium()
+    except ChromiumUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture

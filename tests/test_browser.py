@@ -1,4 +1,7 @@
-"""A real browser (Debian's Chromium, driven by Playwright) uses the admin on a live server.
+"""A real browser (Chromium, driven by Playwright) uses the admin on a live server.
+
+The ``chromium_executable`` fixture finds the browser, or installs it on first need (Debian's
+package, else Playwright's own download).
 
 Playwright's sync API runs an event loop in this thread, where Django refuses database
 access; so the data is made before the browser starts and checked after it has closed.
@@ -17,7 +20,6 @@ from playwright.sync_api import sync_playwright
 from bets.models import Bet, BetType
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,12 +45,14 @@ def admin_with_bets(transactional_db, django_user_model):
 
 
 def test_browser__admin_shows_bet_type_chart_and_enum_status(
-    live_server, admin_with_bets, tmp_path, settings
+    live_server, admin_with_bets, tmp_path, settings, chromium_executable
 ):
     settings.FEATURE_FLAGS = []
     seen: dict = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             log_in(page, live_server.url)
