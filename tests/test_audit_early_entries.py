@@ -94,3 +94,55 @@ def test_migrate__rolled_back_before_audit_table__leaves_no_entry_and_no_held_ro
     ) == [(0,)]
     assert query(empty_database, "SELECT count(*) FROM pg_type WHERE typname = %s",
                  [type_name]) == [(0,)]
+
+
+NEW_ACTION_MIGRATION = """\
+from django.db import migrations
+
+import betintel.enums.operations
+
+
+def record_with_the_new_action(apps, schema_editor):
+    from audit import writer
+
+    writer.record(schema_editor.connection.alias, "AUDIT_TEST_ACTION", "uses the new action", {{}})
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = [("audit", "{audit_leaf}")]
+    operations = [
+        betintel.enums.operations.AddEnumValue(name="auditactionenum", value="AUDIT_TEST_ACTION"),
+        migrations.RunPython(record_with_the_new_action),
+    ]
+"""
+
+
+def test_migrate__entry_uses_an_action_added_by_the_same_migration__held_then_recorded(
+    empty_database, tmp_path,
+):
+    from django.db.migrations.loader import MigrationLoader
+
+    ((_app, audit_leaf),) = MigrationLoader(None).graph.leaf_nodes("audit")
+    package = unique_name("new_action_migrations")
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "0001_initial.py").write_text(
+        NEW_ACTION_MIGRATION.format(audit_leaf=audit_leaf)
+    )
+
+    done = migrate_in(empty_database, settings={"MIGRATION_MODULES": {"enumapp": package}},
+                      pythonpath=[tmp_path])
+
+    assert done.returncode == 0, done.stderr
+    last_two = query(
+        empty_database,
+        "SELECT action::text, message FROM audit_auditlog ORDER BY id DESC LIMIT 2",
+    )
+    assert last_two == [
+        ("AUDIT_TEST_ACTION", "uses the new action"),
+        ("ENUM_VALUE_ADDED", "Value added: auditactionenum.AUDIT_TEST_ACTION (forwards)"),
+    ]
+    assert query(empty_database, "SELECT to_regclass(%s)", [HELD_TABLE]) == [(None,)]
+    verified = manage_in(empty_database, "audit_verify")
+    assert verified.returncode == 0, verified.stderr
