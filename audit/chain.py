@@ -102,7 +102,7 @@ class Verification:
         return head_text(self.count, self.last_digest)
 
 
-def verify(connection, table: str, positions: tuple[int, ...] = (), batch: int = 2000,
+def verify(connection, table: str, positions: tuple[int, ...] = (), batch: int = 5000,
            key: bytes | None = None) -> Verification:
     """Walk ``table``'s entries in id order and check each link; stop at the first break.
 

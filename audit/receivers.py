@@ -74,4 +74,7 @@ def release_after_migrate(sender, using, **kwargs) -> None:
     if sender.name != "audit":
         return
     if not writer.release_held(using):
-        logger.info("Some audit entries still wait for the audit log or their action value.")
+        logger.info(
+            "Some audit entries wait in %s until the audit log's migrations (or their action "
+            "values) are applied; the next migrate records them.", writer.PENDING_TABLE,
+        )

@@ -11,6 +11,7 @@ from django.db import migrations, models
 from audit import chain, writer
 
 TRIGGER = "audit_auditlog_append_only"
+BATCH = 10_000
 
 # TRUNCATE bypasses row triggers, so a statement trigger refuses it too. Only a session that
 # sets betintel.audit_truncate to 'allowed' may empty the log (the test suite's teardown does,
@@ -47,20 +48,34 @@ def link_existing_entries(apps, schema_editor):
     connection = schema_editor.connection
     table = apps.get_model("audit", "AuditLog")._meta.db_table
     writer.lock(connection)
+    page = writer.sql_text(
+        connection, "SELECT " + chain.LINK_COLUMNS + " FROM {} WHERE id > %s ORDER BY id LIMIT %s",
+        table,
+    )
+    update = writer.sql_text(
+        connection,
+        "UPDATE {} AS entry SET previous_digest = link.previous, digest = link.digest "
+        "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS link(id, previous, digest) "
+        "WHERE entry.id = link.id",
+        table,
+    )
     with connection.cursor() as cursor:
         cursor.execute(writer.sql_text(connection, "ALTER TABLE {} DISABLE TRIGGER {}", table, TRIGGER))
-        cursor.execute(writer.sql_text(
-            connection, "SELECT " + chain.LINK_COLUMNS + " FROM {} ORDER BY id", table
-        ))
-        previous, links = "", []
-        for row in cursor.fetchall():
-            link = chain.Link.from_row(row)
-            digest = link.expected_digest(previous)
-            links.append((previous, digest, link.id))
-            previous = digest
-        cursor.executemany(writer.sql_text(
-            connection, "UPDATE {} SET previous_digest = %s, digest = %s WHERE id = %s", table
-        ), links)
+        previous, last_id = "", -(1 << 62)
+        while True:
+            cursor.execute(page, [last_id, BATCH])
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            ids, previous_digests, digests = [], [], []
+            for row in rows:
+                link = chain.Link.from_row(row)
+                ids.append(link.id)
+                previous_digests.append(previous)
+                previous = link.expected_digest(previous)
+                digests.append(previous)
+            cursor.execute(update, [ids, previous_digests, digests])
+            last_id = ids[-1]
         cursor.execute(writer.sql_text(connection, "ALTER TABLE {} ENABLE TRIGGER {}", table, TRIGGER))
 
 
