@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from audit import writer
-from audit.models import AuditAction, AuditLog
+from audit.models import AppendOnlyError, AuditAction, AuditLog
 from tests.fresh_database import manage_in, query, session_in
 from tests.helpers import run_command
 from tests.processes import run_manage, second_session, spawn_manage
@@ -281,3 +281,26 @@ def test_admin_detail__shows_the_shortened_digest(client, django_user_model):
     page = client.get(f"/admin/audit/auditlog/{entry.pk}/change/").content.decode()
 
     assert f'<span title="{entry.digest}">{entry.digest[:16]}…</span>' in page
+
+
+def test_verify__unknown_database__command_error():
+    _out, err, code = verify("--database", "nope")
+
+    assert code == 1
+    assert "There is no database 'nope' in DATABASES" in err
+
+
+def test_entries__saved_again_refused_and_bulk_created_one_link_each():
+    entry = make_entries(1)[0]
+    entry.message = "rewritten"
+    with pytest.raises(AppendOnlyError, match=f"Audit entry {entry.pk} is already recorded"):
+        entry.save()
+
+    bulk = AuditLog.objects.bulk_create(
+        AuditLog(action=AuditAction.BET_PLACED, message=f"bulk {number}") for number in range(3)
+    )
+
+    assert [item.previous_digest for item in bulk] == [entry.digest, bulk[0].digest,
+                                                       bulk[1].digest]
+    assert AuditLog.objects.get(pk=entry.pk).message == "entry 0"
+    assert verify()[2] == 0
