@@ -16,7 +16,8 @@ class AuditLogAdmin(EnumAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for everyone: it is append-only, superusers included.
 
     Every active staff user may look at it; nobody adds, changes or deletes entries here (the
-    database refuses UPDATE and DELETE as well).
+    database refuses UPDATE, DELETE and TRUNCATE as well). The detail page shows the start of
+    the entry's digest in the hash chain that ``manage.py audit_verify`` checks.
     """
 
     list_display = ["created_at", "action", "message", "actor"]
@@ -24,7 +25,7 @@ class AuditLogAdmin(EnumAdminMixin, admin.ModelAdmin):
     search_fields = ["message"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-    fields = ["created_at", "action_shown", "message", "actor", "pretty_details"]
+    fields = ["created_at", "action_shown", "message", "actor", "pretty_details", "short_digest"]
     readonly_fields = fields
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -41,6 +42,11 @@ class AuditLogAdmin(EnumAdminMixin, admin.ModelAdmin):
             entry.details, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder
         )
         return format_html('<pre class="audit-details">{}</pre>', text)
+
+    @admin.display(description="digest")
+    def short_digest(self, entry: AuditLog) -> str:
+        """The start of the entry's chained digest; hovering shows all of it."""
+        return format_html('<span title="{}">{}…</span>', entry.digest, entry.digest[:16])
 
     def has_module_permission(self, request) -> bool:
         return self.has_view_permission(request)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, router
 from django.utils import timezone
 
 from betintel.enums import EnumField
@@ -23,8 +23,28 @@ class AuditAction(models.TextChoices):
     BET_SETTLED = "BET_SETTLED", "Bet settled"
 
 
+class AppendOnlyError(Exception):
+    """An audit entry was to be changed or deleted; the log only grows."""
+
+
+class AuditLogQuerySet(models.QuerySet):
+    """Entries are inserted one link of the hash chain at a time."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """Insert each entry as its own link, in the given order (no multi-row INSERT)."""
+        objs = list(objs)
+        for entry in objs:
+            entry.save(using=self.db)
+        return objs
+
+
 class AuditLog(models.Model):
-    """One lifecycle event. Append-only: the database refuses UPDATE and DELETE."""
+    """One lifecycle event. Append-only: the database refuses UPDATE, DELETE and TRUNCATE.
+
+    Each entry is a link of a keyed hash chain (``audit.chain``): ``digest`` covers its fields
+    and the previous entry's digest, so ``manage.py audit_verify`` finds entries changed,
+    removed, inserted or reordered behind the application's back.
+    """
 
     action = EnumField(AuditAction, type_name="auditactionenum", db_index=True)
     message = models.TextField()
@@ -37,6 +57,10 @@ class AuditLog(models.Model):
         on_delete=models.PROTECT,
         related_name="audit_entries",
     )
+    previous_digest = models.CharField(max_length=64, blank=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+
+    objects = AuditLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -45,3 +69,19 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.message}"
+
+    def save(self, *args, using: str | None = None, **kwargs) -> None:
+        """Insert the entry as the next link of the chain; an entry is never saved twice."""
+        if not self._state.adding:
+            raise AppendOnlyError(
+                f"Audit entry {self.pk} is already recorded and the log is append-only; "
+                "record a new entry instead of changing this one."
+            )
+        from . import writer
+
+        writer.append(self, using or router.db_for_write(type(self), instance=self))
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(
+            f"Audit entry {self.pk} cannot be deleted: the log is append-only."
+        )

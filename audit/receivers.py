@@ -1,23 +1,24 @@
 """Turns the enum engine's announcements into audit entries.
 
-Entries are written after the migration's transaction commits: a value just added to
-``auditactionenum`` cannot be used inside the transaction that added it, and a migration
-that rolls back must leave no entry. Events from before the audit table exists (creating
-``auditactionenum`` itself) wait in memory and are written as soon as it does.
+An entry is written in the transaction of the change it records (a migration that rolls back
+leaves no entry). Until the log can take it (the audit table or its action value does not
+exist yet: the migrations creating ``auditactionenum`` itself, or those that run before it),
+it is held in the database by ``writer`` and recorded as soon as the log can take it: before
+the next entry, and after every ``migrate``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, router, transaction
 from django.db.models.signals import post_migrate
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
-from betintel.enums import introspection
 from betintel.enums.signals import enum_changed, invalid_enum_value
+
+from . import writer
 
 logger = logging.getLogger("betintel.audit")
 
@@ -32,31 +33,12 @@ ACTIONS = {
 }
 
 
-@dataclass
-class PendingEntry:
-    using: str
-    action: str
-    message: str
-    details: dict
-
-
-#: Entries whose change has committed but which the database cannot take yet.
-_pending: list[PendingEntry] = []
-
-
 @receiver(enum_changed, dispatch_uid="audit.enum_changed")
 def record_enum_change(sender, action, type_name, value, details, using, **kwargs) -> None:
-    """Write one audit entry for an enum operation once its transaction commits."""
+    """Write one audit entry for an enum operation, in the operation's transaction."""
     subject = f"{type_name}.{value}" if value is not None else type_name
     message = f"{action.replace('_', ' ').capitalize()}: {subject} ({details['direction']})"
-    entry = PendingEntry(using, ACTIONS[action], message, details)
-    # Only a committed change is queued: a rolled-back migration leaves no entry behind.
-    transaction.on_commit(lambda: _committed(entry), using=using)
-
-
-def _committed(entry: PendingEntry) -> None:
-    _pending.append(entry)
-    flush_pending(entry.using)
+    writer.record(using, ACTIONS[action], message, details)
 
 
 @receiver(invalid_enum_value, dispatch_uid="audit.invalid_enum_value")
@@ -86,38 +68,13 @@ def record_invalid_value(sender, model, field, value, reason, type_name, **kwarg
         logger.exception("Could not record the refused %s %r of %s", field, value, model)
 
 
-@receiver(post_migrate, dispatch_uid="audit.flush_after_migrate")
-def flush_after_migrate(sender, using, **kwargs) -> None:
-    flush_pending(using)
-
-
-def flush_pending(using: str) -> None:
-    """Write the queued entries of ``using`` that the database can now take."""
-    connection = connections[using]
-    if connection.in_atomic_block:
-        return  # on_commit of an outer block will call again
-    waiting = [entry for entry in _pending if entry.using == using]
-    if not waiting or not _ready(connection, {entry.action for entry in waiting}):
+@receiver(post_migrate, dispatch_uid="audit.release_after_migrate")
+def release_after_migrate(sender, using, **kwargs) -> None:
+    """Move entries held during ``migrate`` into the log, now that it may take them."""
+    if sender.name != "audit":
         return
-    from .models import AuditLog
-
-    for entry in waiting:
-        AuditLog.objects.using(using).create(
-            action=entry.action, message=entry.message, details=entry.details
+    if not writer.release_held(using):
+        logger.info(
+            "Some audit entries wait in %s until the audit log's migrations (or their action "
+            "values) are applied; the next migrate records them.", writer.PENDING_TABLE,
         )
-        _pending.remove(entry)
-
-
-def _ready(connection, actions: set[str]) -> bool:
-    """Whether the audit table exists and its action type already has ``actions``."""
-    from .models import AuditLog
-
-    if AuditLog._meta.db_table not in connection.introspection.table_names():
-        return False
-    action_type = introspection.enum_type(
-        connection, AuditLog._meta.get_field("action").enum_type_name
-    )
-    missing = actions - set(action_type.values if action_type else ())
-    if missing:
-        logger.debug("audit entries wait for actions %s", sorted(missing))
-    return not missing

@@ -33,6 +33,9 @@ ENUM_LOCK_TIMEOUT = env("ENUM_LOCK_TIMEOUT")
 ENUM_LOCK_RETRIES = env("ENUM_LOCK_RETRIES")
 # Above this many rows per table, enum_status and the admin show planner estimates, not counts.
 ENUM_EXACT_COUNT_LIMIT = env("ENUM_EXACT_COUNT_LIMIT")
+# Key of the audit log's hash chain; never stored in the database. Empty: derived from
+# SECRET_KEY (set a key of its own in production, so SECRET_KEY can be rotated).
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

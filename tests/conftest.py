@@ -1,11 +1,29 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 from psycopg import sql
 
 from tests.chromium import ChromiumUnavailable, ensure_chromium
 from tests.helpers import unique_name
+from tests.processes import second_session
+
+
+@receiver(connection_created, dispatch_uid="tests.allow_audit_truncate")
+def allow_audit_truncate(sender, connection, **kwargs) -> None:
+    """Let this test process empty the audit log between transactional tests.
+
+    pytest-django's teardown of ``transaction=True`` tests truncates every table, and the log
+    refuses TRUNCATE unless the session sets ``betintel.audit_truncate``. Only sessions of the
+    pytest process set it: ``manage.py`` processes, as an operator's, are refused.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET betintel.audit_truncate = 'allowed'")
 
 
 @pytest.fixture(scope="session")
@@ -39,4 +57,20 @@ def scratch_types(transactional_db):
                 sql.SQL("DROP TYPE IF EXISTS {} CASCADE").format(sql.Identifier(name)).as_string(
                     connection.connection
                 )
+            )
+
+
+@pytest.fixture
+def empty_database() -> Iterator[str]:
+    """The name of a new, empty database on the test server; dropped after the test."""
+    with second_session() as admin:
+        (current,) = admin.execute("SELECT current_database()").fetchone()
+        name = unique_name(f"{current[:40]}_fresh")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with second_session() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )

@@ -1,9 +1,12 @@
-"""The audit log is append-only in the database, and migrations leave entries."""
+"""The audit log is append-only in the database, and migrations leave one entry per enum
+operation. Each test writes the entries it looks at."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
 
 from audit.models import AuditAction, AuditLog
 
@@ -36,17 +39,24 @@ def test_auditlog__unknown_action__refused_by_the_enum_type():
         )
 
 
-@pytest.mark.django_db
-def test_migrate__left_one_entry_per_enum_operation_with_details():
-    entries = AuditLog.objects.filter(
-        action=AuditAction.ENUM_VALUE_ADDED, details__type="bet_type_enum"
-    )
-    by_value = {entry.details["value"]: entry.details for entry in entries}
-    assert by_value["player_assists"]["migration"] == "bets.0002_add_player_assists"
-    assert by_value["player_assists"]["direction"] == "forwards"
-    assert by_value["player_rebounds"]["migration"] == "bets.0003_add_player_rebounds"
-    created = AuditLog.objects.filter(action=AuditAction.ENUM_TYPE_CREATED)
-    assert created.filter(details__type="auditactionenum").count() == 1
-    assert created.get(details__type="auditactionenum").details["migration"] == (
-        "audit.0001_initial"
-    )
+@pytest.mark.django_db(transaction=True)
+def test_migrate__each_enum_operation_either_way__one_entry_with_type_value_migration_direction():
+    """Unapplying and reapplying enumapp.0002_paint (a new type, then a deprecation in it)
+    leaves exactly one entry per operation and direction, in the order they ran."""
+    last = AuditLog.objects.aggregate(last=Max("id"))["last"] or 0
+    try:
+        call_command("migrate", "enumapp", "0001", verbosity=0)
+    finally:
+        call_command("migrate", "enumapp", verbosity=0)
+
+    entries = AuditLog.objects.filter(id__gt=last).order_by("id")
+    assert [
+        (entry.action, entry.details["type"], entry.details["value"],
+         entry.details["migration"], entry.details["direction"])
+        for entry in entries
+    ] == [
+        ("ENUM_VALUE_UNDEPRECATED", "finish_enum", "metallic", "enumapp.0002_paint", "backwards"),
+        ("ENUM_TYPE_DROPPED", "finish_enum", None, "enumapp.0002_paint", "backwards"),
+        ("ENUM_TYPE_CREATED", "finish_enum", None, "enumapp.0002_paint", "forwards"),
+        ("ENUM_VALUE_DEPRECATED", "finish_enum", "metallic", "enumapp.0002_paint", "forwards"),
+    ]
