@@ -170,3 +170,25 @@ def test_migrate__stray_values__command_error_names_them_nothing_changed(
         assert run_sql("SELECT 1 FROM pg_type WHERE typname = 'adoptapp_market_enum'") == []
     finally:
         run_command("migrate", "adoptapp", "zero", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlmigrate__conversion_statements_shown_nothing_changed(tmp_path, settings, adoptapp):
+    package = temporary_migration_module(tmp_path, settings, "adoptapp", [_listing()])
+    try:
+        assert run_command("migrate", "adoptapp", verbosity=0)[2] == 0
+        assert _makemigrations()[2] == 0
+        (name,) = written_migrations(tmp_path, package)
+        before = catalog_snapshot()
+        out, err, code = run_command("sqlmigrate", "adoptapp", name.removesuffix(".py"))
+        assert code == 0, err
+        assert catalog_snapshot() == before
+        assert 'CREATE TYPE "adoptapp_market_enum" AS ENUM' in out
+        assert 'LOCK TABLE "public"."adoptapp_listing" IN ACCESS EXCLUSIVE MODE' in out
+        assert 'DROP INDEX "public"."adoptapp_listing_market_' in out  # the _like index
+        assert ('ALTER COLUMN "market" TYPE "adoptapp_market_enum" USING '
+                '("market"::text)::"adoptapp_market_enum"') in out
+        assert ('ALTER COLUMN "tags" TYPE "adoptapp_market_enum"[] USING '
+                '("tags"::text[])::"adoptapp_market_enum"[]') in out
+    finally:
+        run_command("migrate", "adoptapp", "zero", verbosity=0)

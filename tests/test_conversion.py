@@ -9,6 +9,7 @@ from django.db import connection, models
 from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.writer import MigrationWriter
 from django.test.utils import CaptureQueriesContext
+from psycopg import sql
 
 from betintel.enums import EnumField
 from betintel.enums.conversion import ConvertFromEnumField, ConvertToEnumField
@@ -336,3 +337,54 @@ def test_operations__deconstruct_and_round_trip_through_the_writer(scratch_types
     )
     assert ConvertToEnumField("adopted", "colour", _enum_field(names)
                               ).migration_name_fragment == "adopted_colour_to_enum"
+
+
+def test_convert__other_session_holds_the_table__gives_up_naming_it_nothing_changed(
+    scratch_types, settings
+):
+    from betintel.enums.errors import LockNotAcquired
+    from tests.processes import second_session
+
+    settings.ENUM_LOCK_TIMEOUT = "100ms"
+    settings.ENUM_LOCK_RETRIES = 1
+    names = _Names(scratch_types)
+    state = _create_table(names)
+    before = catalog_snapshot()
+    holder = second_session(autocommit=False)
+    try:
+        holder.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(names.table)))
+        pid = holder.info.backend_pid
+        with pytest.raises(LockNotAcquired) as refused:
+            apply_operations("enumapp", state, _to_enum(names))
+        assert f"pid {pid}" in str(refused.value)
+        assert names.table in str(refused.value)
+    finally:
+        holder.close()
+    assert catalog_snapshot() == before
+
+
+def test_convert__stray_row_committed_while_waiting_for_the_lock__refused_row_kept(
+    scratch_types, settings
+):
+    import threading
+
+    from tests.processes import second_session
+
+    settings.ENUM_LOCK_TIMEOUT = "5s"
+    names = _Names(scratch_types)
+    state = _create_table(names)
+    before = catalog_snapshot()
+    writer = second_session(autocommit=False)
+    try:
+        # Not yet committed: the count before the lock cannot see it; the lock waits for it.
+        writer.execute(sql.SQL("INSERT INTO {} (colour, serial, note) VALUES ('teal', -1, 'w')")
+                       .format(sql.Identifier(names.table)))
+        timer = threading.Timer(1.0, writer.commit)
+        timer.start()
+        with pytest.raises(RefusedChange, match=r"'teal' \(1 row\)"):
+            apply_operations("enumapp", state, _to_enum(names))
+        timer.join()
+    finally:
+        writer.close()
+    assert catalog_snapshot() == before
+    assert run_sql("SELECT colour FROM {} WHERE serial = -1", names.table) == [("teal",)]

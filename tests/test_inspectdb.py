@@ -15,7 +15,7 @@ from django.test.utils import isolate_apps
 from betintel.enums import EnumField
 from betintel.enums.choices_source import class_name, member_names, readable_label
 from betintel.enums.report import build_report
-from tests.helpers import run_command, run_sql
+from tests.helpers import catalog_snapshot, run_command, run_sql, unique_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,3 +132,42 @@ def test_unmanaged_model__enum_status_compares_it(scratch_types, adoptapp):
         assert len(ledger.drift) == 1 and "'refunded'" in ledger.drift[0]
     finally:
         run_sql("DROP TABLE adoptapp_ledger")
+
+
+def test_alembic_database__inspectdb_makemigrations_fake_initial__django_takes_over(
+    tmp_path, settings, scratch_types
+):
+    import sys
+
+    kind, table = scratch_types("market"), scratch_types("legacy")
+    _create_type(kind, ["h2h", "spreads", "totals"])
+    run_sql("CREATE TABLE {} (id serial PRIMARY KEY, market {} NOT NULL)", table, kind)
+    run_sql("INSERT INTO {} (market) VALUES ('h2h'), ('totals')", table)
+    out, err, code = run_command("inspectdb", table)
+    assert code == 0, err
+    package = unique_name("legacy")
+    (tmp_path / package / "migrations").mkdir(parents=True)
+    (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "migrations" / "__init__.py").write_text("")
+    # Handing the table to Django: the README's step of deleting the managed = False lines.
+    (tmp_path / package / "models.py").write_text(out.replace("        managed = False\n", ""))
+    sys.path.insert(0, str(tmp_path))
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, package]
+    try:
+        _out, err, code = run_command("makemigrations", package, interactive=False)
+        assert code == 0, err
+        initial = (tmp_path / package / "migrations" / "0001_initial.py").read_text()
+        assert initial.index("CreateEnumType(") < initial.index("CreateModel(")
+        before = catalog_snapshot()
+        out, err, code = run_command("migrate", package, "--fake-initial")
+        assert code == 0, err
+        assert "FAKED" in out
+        assert catalog_snapshot() == before
+        report = build_report()
+        entry = next(e for e in report.enums if e.type == kind)
+        assert entry.ok and entry.columns == [f"{table}.market"]
+        assert {v.value: v.rows for v in entry.values} == {"h2h": 1, "spreads": 0, "totals": 1}
+        assert run_command("makemigrations", package, "--check", "--dry-run")[2] == 0
+    finally:
+        run_command("migrate", package, "zero", "--fake", verbosity=0)
+        sys.path.remove(str(tmp_path))
