@@ -58,14 +58,13 @@ LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE c.oid = to_regclass(%s)
 """
 
-# Indexes on the column with a pattern operator class (Django's ``_like`` index among them).
+# Single-column indexes on the column with a pattern operator class (Django's ``_like`` index).
 _PATTERN_INDEXES_SQL = """
 SELECT ic.relname
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_opclass oc ON oc.oid = ANY(i.indclass::oid[])
-WHERE i.indrelid = %s AND %s = ANY(i.indkey::int2[]) AND oc.opcname = ANY(%s)
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
+JOIN pg_opclass oc ON oc.oid = i.indclass[0]
+WHERE i.indrelid = %s AND i.indnatts = 1 AND i.indkey[0] = %s AND oc.opcname = ANY(%s)
 ORDER BY 1
 """
 
@@ -114,8 +113,9 @@ class ColumnConversion:
     #: Django ``Meta`` indexes and constraints made again from the target model.
     rebuilt_indexes: list[tuple[models.Index | None, models.Index]] = field(default_factory=list)
     rebuilt_constraints: list[tuple[object | None, object]] = field(default_factory=list)
-    #: Django's ``_like`` index to make after converting back to a character column.
-    like_field: models.Field | None = None
+    #: Going back: the character field the column becomes (its ``max_length`` bounds the
+    #: values, and Django gives it a ``_like`` index when indexed).
+    character_field: models.Field | None = None
 
     @property
     def purpose(self) -> str:
@@ -186,7 +186,6 @@ def _enum_shape(model_field) -> tuple[str, ...] | None:
 def intermediate_field(old_field, new_field):
     """``old_field`` with ``new_field``'s column type: what the column is right after the
     conversion, before Django applies any other change of the same ``AlterField``."""
-    name, _path, _args, kwargs = old_field.deconstruct()
     base_old = _innermost(old_field)
     base_new = _innermost(new_field)
     _n, _p, _a, base_kwargs = base_old.deconstruct()
@@ -206,7 +205,7 @@ def intermediate_field(old_field, new_field):
             base_kwargs["max_length"] = base_new.max_length
         base = base_new.__class__(**base_kwargs)
     converted = _rewrap(old_field, base)
-    converted.set_attributes_from_name(name)
+    converted.set_attributes_from_name(old_field.name)
     converted.model = getattr(new_field, "model", None)
     return converted
 
@@ -240,7 +239,7 @@ def plan_conversion(schema_editor, model, old_field, new_field, target_model) ->
         type_name=enum_field.enum_type_name,
         target_type=converted.db_type(connection),
         array=_enum_shape(enum_field) != _enum_shape(new_field if to_enum else old_field),
-        like_field=None if to_enum else converted,
+        character_field=None if to_enum else converted,
     )
     with connection.cursor() as cursor:
         cursor.execute(_COLUMN_SQL, [plan.column, schema_editor.quote_name(model._meta.db_table)])
@@ -324,20 +323,44 @@ def _direction(plan: ColumnConversion) -> str:
 # Refusing before anything changes ------------------------------------------------------------
 
 
-def stray_values(connection, plan: ColumnConversion, labels: list[str]) -> list[tuple[str, int]]:
-    """``(value, rows)`` of the values that are not labels of the type, most rows first."""
+@dataclass(frozen=True)
+class Offending:
+    """Values that would not survive a conversion: the first few, and how many there are."""
+
+    #: ``(value, rows holding it)``, most rows first, at most ``SHOWN_VALUES``.
+    shown: list[tuple[str, int]]
+    distinct: int
+
+    def __bool__(self) -> bool:
+        return bool(self.shown)
+
+    def describe(self) -> str:
+        """``'' (3 rows), 'red ' (1 row), and 4 other values``."""
+        parts = [f"{value!r} ({_rows(count)})" for value, count in self.shown]
+        others = self.distinct - len(self.shown)
+        if others > 0:
+            parts.append(f"and {others} other value{'s' if others != 1 else ''}")
+        return ", ".join(parts)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def stray_values(connection, plan: ColumnConversion, labels: list[str]) -> Offending:
+    """The values of the column that are not labels of the type."""
     return _offending(connection, plan, sql.SQL("v <> ALL({})").format(sql.Literal(labels)))
 
 
-def too_long_values(connection, plan: ColumnConversion, max_length: int) -> list[tuple[str, int]]:
-    """``(value, rows)`` of the values longer than ``max_length`` characters."""
+def too_long_values(connection, plan: ColumnConversion, max_length: int) -> Offending:
+    """The values of the column longer than ``max_length`` characters."""
     return _offending(connection, plan, sql.SQL("char_length(v) > {}").format(
         sql.Literal(max_length)))
 
 
-def _offending(connection, plan: ColumnConversion, condition: sql.Composable):
-    """One scan of the table: each offending value with the rows holding it, plus how many
-    distinct values there are in all (the window count), most rows first."""
+def _offending(connection, plan: ColumnConversion, condition: sql.Composable) -> Offending:
+    """One scan of the table: each offending value with the rows holding it (for arrays, the
+    rows holding it at least once); the window count says how many values there are in all."""
     column = sql.Identifier(plan.column)
     if plan.array:
         values = sql.SQL(
@@ -352,21 +375,7 @@ def _offending(connection, plan: ColumnConversion, condition: sql.Composable):
     with connection.cursor() as cursor:
         cursor.execute(enum_sql.render(query, connection))
         rows = cursor.fetchall()
-    plan_total = rows[0][2] if rows else 0
-    found = [(value, count) for value, count, _total in rows]
-    if plan_total > len(found):
-        found.append(("…", plan_total - len(found)))
-    return found
-
-
-def _describe_values(found: list[tuple[str, int]]) -> str:
-    parts = []
-    for value, count in found:
-        if value == "…" and found[-1] == (value, count):
-            parts.append(f"and {count} other value{'s' if count != 1 else ''}")
-        else:
-            parts.append(f"{value!r} ({count} row{'s' if count != 1 else ''})")
-    return ", ".join(parts)
+    return Offending([(value, count) for value, count, _ in rows], rows[0][2] if rows else 0)
 
 
 def refuse_if_unconvertible(connection, plan: ColumnConversion) -> None:
@@ -387,20 +396,20 @@ def refuse_if_unconvertible(connection, plan: ColumnConversion) -> None:
             raise RefusedChange(
                 f"Column {plan.column} of table {plan.table} cannot be converted to enum type "
                 f"{plan.type_name}: rows hold values that are not values of the type: "
-                f"{_describe_values(found)}. Nothing was changed. Map those rows to values "
+                f"{found.describe()}. Nothing was changed. Map those rows to values "
                 f"of the type ({', '.join(labels)}) with a data migration (RunPython or "
                 "RunSQL) placed before this one, or add the values to the choices class, "
                 "then run makemigrations and migrate again."
             )
         return
-    max_length = getattr(_innermost(plan.like_field), "max_length", None)
+    max_length = getattr(_innermost(plan.character_field), "max_length", None)
     if max_length is not None:
         found = too_long_values(connection, plan, max_length)
         if found:
             raise RefusedChange(
                 f"Column {plan.column} of table {plan.table} cannot be converted to "
                 f"{plan.target_type}: rows hold values longer than {max_length} characters: "
-                f"{_describe_values(found)}. Nothing was changed. Give the field a "
+                f"{found.describe()}. Nothing was changed. Give the field a "
                 "max_length that fits them, then run makemigrations and migrate again."
             )
 
@@ -473,9 +482,10 @@ def _statements(schema_editor, plan: ColumnConversion) -> None:
         schema_editor.add_constraint(plan.target_model, new)
     for _old, new in plan.rebuilt_indexes:
         schema_editor.add_index(plan.target_model, new)
-    if plan.like_field is not None and not plan.array:
+    if plan.character_field is not None and not plan.array:
         # The index Django gives an indexed character column for LIKE queries.
-        like_index = schema_editor._create_like_index_sql(plan.target_model, plan.like_field)
+        like_index = schema_editor._create_like_index_sql(plan.target_model,
+                                                          plan.character_field)
         if like_index is not None:
             schema_editor.execute(like_index)
 
