@@ -192,3 +192,23 @@ def test_sqlmigrate__conversion_statements_shown_nothing_changed(tmp_path, setti
                 '("tags"::text[])::"adoptapp_market_enum"[]') in out
     finally:
         run_command("migrate", "adoptapp", "zero", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_char_field_becomes_enum_of_a_type_gaining_a_value__conversion_in_the_next_migration(
+    tmp_path, settings, adoptapp
+):
+    package = temporary_migration_module(
+        tmp_path, settings, "adoptapp",
+        [CreateEnumType("adoptapp_market_enum", ["h2h", "spreads"]),
+         _listing(tags=ArrayField(_enum("adoptapp_market_enum", ["h2h", "spreads"]),
+                                  default=list))],
+    )
+    _out, err, code = _makemigrations()
+    assert code == 0, err
+    first, second = written_migrations(tmp_path, package).values()
+    # PostgreSQL refuses a value added in the same transaction (the rows cast to it).
+    assert "AddEnumValue(" in first and "value='totals'" in first
+    assert "ConvertToEnumField" not in first
+    assert "ConvertToEnumField(" in second and "name='market'" in second
+    assert "AddEnumValue" not in second

@@ -388,3 +388,23 @@ def test_convert__stray_row_committed_while_waiting_for_the_lock__refused_row_ke
         writer.close()
     assert catalog_snapshot() == before
     assert run_sql("SELECT colour FROM {} WHERE serial = -1", names.table) == [("teal",)]
+
+
+class _DenyAll:
+    def allow_migrate(self, db, app_label, **hints):
+        return False
+
+
+def test_convert__router_forbids__nothing_runs(scratch_types):
+    from django.test.utils import override_settings
+
+    names = _Names(scratch_types)
+    state = _create_table(names, rows=False)
+    before = catalog_snapshot()
+    with override_settings(DATABASE_ROUTERS=[_DenyAll()]), CaptureQueriesContext(
+        connection
+    ) as captured:
+        apply_operations("enumapp", state, _to_enum(names))
+    assert not [q for q in captured.captured_queries if "ALTER" in q["sql"] or
+                "CREATE" in q["sql"]]
+    assert catalog_snapshot() == before

@@ -462,6 +462,9 @@ def _values_used_by(operation, deep_deconstruct: Callable) -> set[str]:
         return {operation.replacement} if operation.replacement else set()
     if isinstance(operation, EnumOperation):
         return set()
+    if isinstance(operation, ConvertToEnumField):
+        # The conversion casts every row, and rows may hold any value of the type.
+        return set(base_enum_field(operation.field).enum_values)
     pieces: list = []
     if isinstance(operation, django_ops.CreateModel):
         pieces += [_field_defaults(f) for _, f in operation.fields]
