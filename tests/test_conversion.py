@@ -408,3 +408,21 @@ def test_convert__router_forbids__nothing_runs(scratch_types):
     assert not [q for q in captured.captured_queries if "ALTER" in q["sql"] or
                 "CREATE" in q["sql"]]
     assert catalog_snapshot() == before
+
+
+def test_convert__view_uses_the_column__refused_naming_it_nothing_changed(scratch_types):
+    names = _Names(scratch_types)
+    view = scratch_types("view")
+    state = _create_table(names)
+    run_sql("CREATE VIEW {} AS SELECT colour FROM {}", view, names.table)
+    before = catalog_snapshot()
+    rows_before = _rows(names)
+    try:
+        with pytest.raises(RefusedChange) as refused:
+            apply_operations("enumapp", state, _to_enum(names))
+        message = str(refused.value)
+        assert view in message and "Nothing was changed" in message
+        assert catalog_snapshot() == before
+        assert _rows(names) == rows_before
+    finally:
+        run_sql("DROP VIEW {}", view)

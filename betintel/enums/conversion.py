@@ -42,9 +42,12 @@ from .fields import EnumField, base_enum_field
 #: How many offending values a refusal names.
 SHOWN_VALUES = 10
 
-#: SQLSTATE of "invalid input value for enum" and of "value too long for type".
-INVALID_TEXT_REPRESENTATION = "22P02"
-STRING_DATA_RIGHT_TRUNCATION = "22001"
+#: SQLSTATEs of values the new type refuses: "invalid input value for enum", "value too long".
+VALUE_REFUSED = {"22P02", "22001"}
+#: SQLSTATEs of dependents PostgreSQL cannot carry through ``ALTER COLUMN … TYPE``: a view or
+#: rule (feature_not_supported), an operator class or an expression that no longer fits the
+#: new type (datatype_mismatch, undefined_function, undefined_object).
+DEPENDENT_REFUSED = {"0A000", "42804", "42883", "42704"}
 
 _PATTERN_OPS = ("varchar_pattern_ops", "text_pattern_ops", "bpchar_pattern_ops")
 
@@ -455,7 +458,15 @@ def convert_in_place(schema_editor, plan: ColumnConversion) -> None:
             _statements(schema_editor, plan)
             restore_timeout()
     except DatabaseError as exc:
-        if sqlstate(exc) not in (INVALID_TEXT_REPRESENTATION, STRING_DATA_RIGHT_TRUNCATION):
+        state = sqlstate(exc)
+        if state in DEPENDENT_REFUSED:
+            raise RefusedChange(
+                f"PostgreSQL refused {plan.purpose}: {str(exc).strip()}. Nothing was changed. "
+                "An object made outside this model's Meta (a view, a rule, an index or "
+                "constraint written by hand) depends on the column: drop it in a migration "
+                "before this one and create it again, for the new type, in one after."
+            ) from exc
+        if state not in VALUE_REFUSED:
             raise
         # Rows written since the check: count again, and say which.
         refuse_if_unconvertible(connection, plan)
