@@ -82,11 +82,16 @@ def _state(names: _Names, colour) -> ProjectState:
     return state
 
 
-def _create_table(names: _Names, rows: bool = True) -> ProjectState:
+def _text_field():
+    return models.TextField(choices=[(v, v.title()) for v in LABELS], db_index=True, null=True,
+                            db_default="red")
+
+
+def _create_table(names: _Names, rows: bool = True, character=None) -> ProjectState:
     """The table as Django makes it for the character field, with 300 rows (some NULL)."""
     from django.db.migrations.operations import CreateModel
 
-    model = _model(names, _char_field())
+    model = _model(names, character or _char_field())
     create = CreateModel(model.name, list(model.fields.items()), options=model.options)
     state = apply_operations("enumapp", ProjectState(), [create])
     if rows:
@@ -157,9 +162,10 @@ def test_convert_to_enum__rows_default_indexes_constraints_and_nulls_kept(scratc
     assert run_sql("SELECT colour::text FROM {} WHERE serial = 1000", names.table) == [("red",)]
 
 
-def test_convert_to_enum_and_back__catalog_as_before(scratch_types):
+@pytest.mark.parametrize("character", [_char_field, _text_field], ids=["varchar", "text"])
+def test_convert_to_enum_and_back__catalog_as_before(scratch_types, character):
     names = _Names(scratch_types)
-    state = _create_table(names)
+    state = _create_table(names, character=character())
     before = _table_catalog(names, catalog_snapshot())
     rows_before = _rows(names)
     operations = _to_enum(names)
