@@ -21,6 +21,7 @@ from django.db.migrations import Migration
 from django.db.migrations import operations as django_ops
 from django.db.migrations.autodetector import MigrationAutodetector, OperationDependency
 
+from .conversion import ConvertFromEnumField, ConvertToEnumField, is_conversion
 from .fields import base_enum_field
 from .operations import (
     AddEnumValue,
@@ -198,8 +199,9 @@ class EnumAutodetector(MigrationAutodetector):
 
     def _detect_changes(self, convert_apps=None, graph=None):
         self.type_creators = _type_creators(graph)
-        self.old_enum_types = enum_types(self.from_state)
-        self.new_enum_types = enum_types(self.to_state)
+        # Types of unmanaged models (managed = False) belong to someone else: never touched.
+        self.old_enum_types = enum_types(self.from_state, managed_only=True)
+        self.new_enum_types = enum_types(self.to_state, managed_only=True)
         self.enum_changes = self.plan_enum_changes()
         self.from_state = self.from_state.clone()
         for change in self.enum_changes:
@@ -265,6 +267,28 @@ class EnumAutodetector(MigrationAutodetector):
             return creator[0]
         state = self.old_enum_types.get(name) or self.new_enum_types[name]
         return state.fields[0][0]
+
+    def add_operation(self, app_label, operation, dependencies=None, beginning=False):
+        if type(operation) is django_ops.AlterField:
+            operation = self._as_conversion(app_label, operation)
+        super().add_operation(app_label, operation, dependencies, beginning)
+
+    def _as_conversion(self, app_label: str, operation: django_ops.AlterField):
+        """A field moving between a character type and an enum type is converted with
+        ``USING`` (and its rows checked first); Django's own ``AlterField`` would fail."""
+        model_name = operation.model_name_lower
+        old_model = self.renamed_models.get((app_label, model_name), model_name)
+        old_name = self.renamed_fields.get((app_label, model_name, operation.name), operation.name)
+        old_field = self.from_state.models[app_label, old_model].get_field(old_name)
+        if not is_conversion(old_field, operation.field):
+            return operation
+        convert = ConvertToEnumField if base_enum_field(operation.field) else ConvertFromEnumField
+        return convert(
+            model_name=operation.model_name,
+            name=operation.name,
+            field=operation.field,
+            preserve_default=operation.preserve_default,
+        )
 
     # Placing the enum operations ------------------------------------------------------------
 
@@ -438,6 +462,9 @@ def _values_used_by(operation, deep_deconstruct: Callable) -> set[str]:
         return {operation.replacement} if operation.replacement else set()
     if isinstance(operation, EnumOperation):
         return set()
+    if isinstance(operation, ConvertToEnumField):
+        # The conversion casts every row, and rows may hold any value of the type.
+        return set(base_enum_field(operation.field).enum_values)
     pieces: list = []
     if isinstance(operation, django_ops.CreateModel):
         pieces += [_field_defaults(f) for _, f in operation.fields]

@@ -18,19 +18,22 @@ class TypeState:
     fields: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def enum_fields(state) -> Iterator[tuple[str, str, str, EnumField]]:
-    """``(app_label, model_name, field_name, field)`` for every enum field, arrays included."""
+def enum_fields(state, managed_only: bool = False) -> Iterator[tuple[str, str, str, EnumField]]:
+    """``(app_label, model_name, field_name, field)`` for every enum field, arrays included
+    (with ``managed_only``, only those of managed models)."""
     for (app_label, model_name), model_state in sorted(state.models.items()):
+        if managed_only and not model_state.options.get("managed", True):
+            continue
         for field_name, model_field in model_state.fields.items():
             enum_field = base_enum_field(model_field)
             if enum_field is not None:
                 yield app_label, model_name, field_name, enum_field
 
 
-def enum_types(state) -> dict[str, TypeState]:
-    """Every enum type the models of ``state`` use, by type name."""
+def enum_types(state, managed_only: bool = False) -> dict[str, TypeState]:
+    """Every enum type the models of ``state`` use (or only its managed models), by name."""
     types: dict[str, TypeState] = {}
-    for app_label, model_name, field_name, enum_field in enum_fields(state):
+    for app_label, model_name, field_name, enum_field in enum_fields(state, managed_only):
         entry = types.setdefault(
             enum_field.enum_type_name,
             TypeState(
