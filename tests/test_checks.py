@@ -474,3 +474,16 @@ def test_check__app_depends_on_a_removed_app__django_reports_it_and_no_traceback
     # Django's own report of the cause, and the engine's check of the migration's SQL.
     assert "ticketapp.Ticket.owner: (fields.E300)" in output
     assert "ticketapp.0001_initial: (enums.E011)" in output
+
+
+def test_every_engine_check__wrapped_to_report_instead_of_raising():
+    from django.core.checks.registry import registry as check_registry
+
+    engine = [
+        check for check in check_registry.get_checks(include_deployment_checks=True)
+        if check.__module__.startswith("betintel.enums")
+    ]
+
+    assert len(engine) >= 5
+    unwrapped = [check.__name__ for check in engine if not hasattr(check, "__wrapped__")]
+    assert unwrapped == [], "decorate these with betintel.enums.checks.never_raises"

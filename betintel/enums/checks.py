@@ -23,7 +23,8 @@ stable:
   deprecations are recorded).
 - ``enums.W003`` an ``exhaustive(...)`` mapping has keys that are no member's value.
 - ``enums.W004`` a migration's ``RunSQL`` builds SQL at run time (``EXECUTE`` in a ``DO`` block
-  or a function body), so its effect cannot be verified.
+  or a function body) or runs code of another procedural language, so its effect cannot be
+  verified. The plain statements of PL/pgSQL and SQL code are checked like any other.
 - ``enums.W005`` a check of the engine could not run; Django's own checks or commands report
   what stops it.
 
