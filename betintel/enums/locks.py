@@ -12,7 +12,6 @@ same way, so a migration never waits without bound behind another transaction.
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,8 +29,6 @@ RETRYABLE = {"55P03", "40P01"}
 #: First pause between attempts, doubled each time up to ``MAX_BACKOFF`` seconds.
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @dataclass(frozen=True)
@@ -52,9 +49,9 @@ class Table:
 
 def timeout_seconds(value: str | None = None) -> float:
     """``ENUM_LOCK_TIMEOUT`` (or ``value``) in seconds; a bare number is milliseconds."""
-    value = conf.lock_timeout() if value is None else value
-    number, unit = re.fullmatch(r"(\d+)\s*([a-z]*)", value.strip()).groups()
-    return int(number) * _UNITS.get(unit or "ms", 1e-3)
+    if value is None:
+        return conf.lock_timeout_ms() / 1000
+    return conf.parse_duration_ms("ENUM_LOCK_TIMEOUT", value) / 1000
 
 
 def backoff(attempt: int) -> float:
