@@ -11,13 +11,14 @@ same way, so a migration never waits without bound behind another transaction.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, Error, transaction
 
 from . import conf
 from . import sql as enum_sql
@@ -193,3 +194,49 @@ def _describe_blocker(blocker: dict) -> str:
 def _age(age: timedelta) -> str:
     seconds = age.total_seconds()
     return f"{seconds:.1f}s" if seconds < 120 else str(timedelta(seconds=round(seconds)))
+
+
+#: Key of the session-level advisory lock ``migrate`` holds while it runs ("betintel" in ASCII):
+#: advisory locks belong to one database, so one fixed key serialises migrate per database.
+MIGRATE_LOCK_KEY = 0x626574696E74656C
+
+
+@contextlib.contextmanager
+def migrate_lock(connection, on_wait: Callable[[int | None], None] | None = None):
+    """Hold the database-wide ``migrate`` lock for the block; wait for it if another has it.
+
+    The lock is session-level, so transactions (atomic or not) begun and ended inside the block
+    do not release it. ``on_wait(pid)`` is called, with the pid of the holder if it can be
+    seen, before waiting. Yields how long it waited, in seconds (0 when it did not wait).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+        (acquired,) = cursor.fetchone()
+        waited = 0.0
+        if not acquired:
+            if on_wait is not None:
+                on_wait(_advisory_holder(cursor, MIGRATE_LOCK_KEY))
+            started = time.monotonic()
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+            waited = time.monotonic() - started
+    try:
+        yield waited
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_KEY])
+        except Error:
+            pass  # the session is gone, and its session-level locks went with it
+
+
+def _advisory_holder(cursor, key: int) -> int | None:
+    """The pid of the session holding advisory lock ``key`` in this database, if visible."""
+    cursor.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND classid::bigint = (%s >> 32) AND objid::bigint = (%s & 4294967295) "
+        "AND objsubid = 1 LIMIT 1",
+        [key, key],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
