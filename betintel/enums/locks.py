@@ -79,10 +79,10 @@ def lock_tables(schema_editor, tables: Sequence[Table], purpose: str) -> None:
 
 def run_locked(
     schema_editor, statement, purpose: str, tables: Sequence[Table] = (),
-    type_name: str | None = None,
+    type_name: str | tuple[str, str] | None = None,
 ) -> None:
-    """Run ``statement``, which locks ``tables`` or the type ``type_name``, under the lock
-    budget; see the module doc."""
+    """Run ``statement``, which locks ``tables`` or the type ``type_name`` (a name, or
+    ``(schema, name)``), under the lock budget; see the module doc."""
     connection = schema_editor.connection
     timeout = conf.lock_timeout()
     if schema_editor.collect_sql:
@@ -103,7 +103,7 @@ def run_locked(
             if attempt == retries:
                 blockers = blocking_sessions(connection, [t.oid for t in tables], type_name)
                 what = [str(table) for table in tables]
-                what += [f"enum type {type_name}"] if type_name else []
+                what += [f"enum type {_type_label(type_name)}"] if type_name else []
                 raise LockNotAcquired(
                     _give_up_message(what, purpose, timeout, attempt + 1,
                                      time.monotonic() - started, blockers),
@@ -126,7 +126,7 @@ def keep_lock_timeout(connection) -> Callable[[], None]:
 
 
 def blocking_sessions(
-    connection, table_oids: Sequence[int], type_name: str | None = None
+    connection, table_oids: Sequence[int], type_name: str | tuple[str, str] | None = None
 ) -> list[dict]:
     """Other sessions holding a lock on any of ``table_oids`` or on the type ``type_name``.
 
@@ -134,6 +134,13 @@ def blocking_sessions(
     any lock held on those objects conflicts with what we asked for (ACCESS EXCLUSIVE on a
     table, EXCLUSIVE on a type), so every holder is a blocker.
     """
+    from .introspection import type_schema
+
+    schema, name = None, None
+    if isinstance(type_name, tuple):
+        schema, name = type_name
+    elif type_name is not None:
+        schema, name = type_schema(connection, type_name), type_name
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -147,16 +154,20 @@ def blocking_sessions(
               AND ((l.locktype = 'relation' AND l.relation = ANY(%s))
                    OR (l.locktype = 'object' AND l.classid = 'pg_type'::regclass
                        AND l.objid = (SELECT t.oid FROM pg_type t WHERE t.typname = %s
-                                      AND t.typnamespace = current_schema()::regnamespace)))
+                                      AND t.typnamespace = %s::regnamespace)))
             GROUP BY a.pid, a.state, a.xact_start, a.query
             ORDER BY a.xact_start NULLS LAST, a.pid
             """,
-            [list(table_oids), type_name],
+            [list(table_oids), name, schema],
         )
         return [
             {"pid": pid, "state": state, "transaction_age": age, "query": query, "objects": held}
             for pid, state, age, query, held in cursor.fetchall()
         ]
+
+
+def _type_label(type_name: str | tuple[str, str]) -> str:
+    return type_name[1] if isinstance(type_name, tuple) else type_name
 
 
 def _set_lock_timeout(connection, value: str) -> None:

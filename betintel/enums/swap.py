@@ -125,6 +125,18 @@ class SwapPlan:
     owner: str | None = None
     #: The old type's values when the swap read them (under its lock).
     old_values: list[str] = field(default_factory=list)
+    #: The schema of the type; None for statements shown as written (sqlmigrate).
+    schema: str | None = None
+
+    @property
+    def qualified(self) -> str | tuple[str, str]:
+        """The type as statements name it (with its schema, so search_path cannot misdirect
+        them)."""
+        return (self.schema, self.type_name) if self.schema else self.type_name
+
+    @property
+    def old_qualified(self) -> str | tuple[str, str]:
+        return (self.schema, self.old_name) if self.schema else self.old_name
 
     @property
     def locked_tables(self) -> list[locks.Table]:
@@ -185,6 +197,7 @@ def _collect(schema_editor, type_name: str, value: str, replacement: str | None)
         )
         return False
     plan = _checked_plan(connection, existing, value, replacement)
+    plan.schema = None  # shown as the migration names it
     locks.run_locked(schema_editor, enum_sql.comment_on_type(type_name, existing.comment),
                      f"holding enum type {type_name}", type_name=type_name)
     locks.lock_tables(schema_editor, plan.locked_tables,
@@ -194,7 +207,9 @@ def _collect(schema_editor, type_name: str, value: str, replacement: str | None)
     return True
 
 
-def hold_type(schema_editor, type_name: str, doing: str) -> introspection.EnumType | None:
+def hold_type(
+    schema_editor, type_name: str, doing: str, schema: str | None = None
+) -> introspection.EnumType | None:
     """Lock enum type ``type_name`` until the transaction ends, then read it (None: no such type).
 
     ``ALTER TYPE … ADD VALUE`` and ``RENAME VALUE`` take an EXCLUSIVE lock on the type;
@@ -202,17 +217,17 @@ def hold_type(schema_editor, type_name: str, doing: str) -> introspection.EnumTy
     comment the type already has changes nothing. Taken under the lock budget.
     """
     connection = schema_editor.connection
-    before = introspection.enum_type(connection, type_name)
+    before = introspection.enum_type(connection, type_name, schema)
     if before is None:
         return None
-    locks.run_locked(schema_editor, enum_sql.comment_on_type(type_name, before.comment),
-                     f"{doing} (holding enum type {type_name})", type_name=type_name)
-    return introspection.enum_type(connection, type_name)
+    locks.run_locked(schema_editor, enum_sql.comment_on_type(before.qualified, before.comment),
+                     f"{doing} (holding enum type {type_name})", type_name=before.qualified)
+    return introspection.enum_type(connection, type_name, before.schema)
 
 
 def _checked_plan(connection, existing, value: str, replacement: str | None) -> SwapPlan:
     _check_replacement(existing, value, replacement)
-    dependents = type_dependents(connection, existing.name)
+    dependents = type_dependents(connection, existing.name, existing.schema)
     if dependents.blockers:
         raise RefusedChange(
             f"Value {value!r} cannot be removed from enum type {existing.name}: it is used by "
@@ -245,7 +260,7 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
     for column in dependents.columns:
         tables[column.table_oid].columns.append(column)
     for default in dependents.defaults:
-        new = _new_default(connection, default, existing.name, value, replacement)
+        new = _new_default(connection, default, existing, value, replacement)
         plan = tables[default.table_oid]
         if default.inherited and default.array is not None:
             plan.inherited_defaults.append((default, new))
@@ -271,6 +286,7 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
         indexes=dependents.indexes,
         owner=_other_owner(connection, existing.oid),
         old_values=list(existing.values),
+        schema=existing.schema,
     )
 
 
@@ -301,8 +317,9 @@ def _refuse_if_named(definition: str, what: str, type_name: str, value: str) -> 
         )
 
 
-def _new_default(connection, default: Default, type_name, value, replacement):
+def _new_default(connection, default: Default, existing, value, replacement):
     """The default to put back: a constant is mapped like the rows; anything else is kept."""
+    type_name = existing.name
     what = f"default of column {default.column} of table {default.schema}.{default.table}"
     array = default.array
     constant = re.fullmatch(
@@ -327,7 +344,7 @@ def _new_default(connection, default: Default, type_name, value, replacement):
             f"{type_name}, and no replacement was given. Nothing was changed. Give a "
             "replacement, or change the default in an earlier migration."
         )
-    return enum_sql.typed_literal(mapped, type_name, array)
+    return enum_sql.typed_literal(mapped, existing.qualified, array)
 
 
 def _refuse_if_rows_hold(connection, plan: SwapPlan, advice: str | None) -> None:
@@ -394,14 +411,14 @@ def _execute(schema_editor, plan: SwapPlan) -> None:
             run(enum_sql.drop_index(enum_sql.table_name(index.schema, index.name)))
     for statement in _each(table.before_statement() for table in plan.tables):
         run(statement)
-    run(enum_sql.rename_type(plan.type_name, plan.old_name))
-    run(enum_sql.create_type(plan.type_name, plan.values))
+    run(enum_sql.rename_type(plan.qualified, plan.old_name))
+    run(enum_sql.create_type(plan.qualified, plan.values))
     if plan.owner is not None:
-        run(enum_sql.alter_type_owner(plan.type_name, plan.owner))
+        run(enum_sql.alter_type_owner(plan.qualified, plan.owner))
     if plan.comment is not None:
-        run(enum_sql.comment_on_type(plan.type_name, plan.comment))
+        run(enum_sql.comment_on_type(plan.qualified, plan.comment))
     for table in plan.tables:
-        for statement in _each([table.main_statement(plan.type_name, plan.value,
+        for statement in _each([table.main_statement(plan.qualified, plan.value,
                                                      plan.replacement)]):
             run(statement)
     for statement in _each(table.after_statement() for table in plan.tables):
@@ -432,25 +449,26 @@ def _prove_droppable(schema_editor, plan: SwapPlan) -> None:
     connection = schema_editor.connection
     savepoint = transaction.savepoint(using=connection.alias)
     try:
-        enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_name))
+        enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_qualified))
     finally:
         transaction.savepoint_rollback(savepoint, using=connection.alias)
     marker = {COMMENT_KEY: {SWAP_KEY: {"into": plan.type_name, "values": plan.old_values}}}
-    enum_sql.execute(schema_editor, enum_sql.comment_on_type(plan.old_name, json.dumps(marker)))
+    enum_sql.execute(schema_editor,
+                     enum_sql.comment_on_type(plan.old_qualified, json.dumps(marker)))
 
 
 def after_swap(connection, plan: SwapPlan) -> None:
     """After the swap committed: finish the old type, and give the rewritten tables planner
     statistics again (``ALTER COLUMN … TYPE`` drops them). Problems are logged, not raised:
     the migration is committed."""
-    finish_old_type(connection, plan.old_name)
+    finish_old_type(connection, plan.old_name, plan.schema)
     with connection.schema_editor(atomic=False) as editor:
         for table in plan.tables:
             if table.columns:
                 _analyze(editor, table)
 
 
-def finish_old_type(connection, old_name: str) -> bool:
+def finish_old_type(connection, old_name: str, schema: str | None = None) -> bool:
     """Carry values added to the swapped-out type ``old_name`` into its successor, then drop it.
 
     Waits (under the lock budget) for sessions still adding to it. Returns whether it is gone;
@@ -460,25 +478,27 @@ def finish_old_type(connection, old_name: str) -> bool:
         with connection.schema_editor(atomic=False) as editor, \
                 transaction.atomic(using=connection.alias):
             restore_timeout = locks.keep_lock_timeout(connection)
-            old = hold_type(editor, old_name, "finishing a type swap")
+            old = hold_type(editor, old_name, "finishing a type swap", schema)
             marker = swap_marker(old.comment) if old is not None else None
             if marker is None:
                 return old is None
-            into, recorded = marker["into"], marker["values"]
-            new = introspection.enum_type(connection, into)
+            recorded = marker["values"]
+            into = (old.schema, marker["into"])
+            new = introspection.enum_type(connection, marker["into"], old.schema)
             present = list(new.values) if new is not None else []
             for position, value in enumerate(old.values):
                 if value in recorded or value in present or new is None:
                     continue
                 after = next((v for v in reversed(old.values[:position]) if v in present), None)
                 locks.run_locked(editor, enum_sql.add_value(into, value, after=after),
-                                 f"carrying {value!r} into enum type {into}", type_name=into)
+                                 f"carrying {value!r} into enum type {marker['into']}",
+                                 type_name=into)
                 present.insert(present.index(after) + 1 if after else len(present), value)
                 logger.warning(
                     "Value %r was added to enum type %s while a type swap replaced it; it was "
-                    "carried into the new type.", value, into,
+                    "carried into the new type.", value, marker["into"],
                 )
-            enum_sql.execute(editor, enum_sql.drop_type(old_name))
+            enum_sql.execute(editor, enum_sql.drop_type(old.qualified))
             restore_timeout()
         return True
     except (DatabaseError, EnumMigrationError) as exc:
@@ -491,9 +511,16 @@ def finish_old_type(connection, old_name: str) -> bool:
 
 def finish_interrupted_swaps(connection) -> None:
     """Finish the old types of swaps whose ``after_swap`` did not run (process ended)."""
-    for name, enum_type in introspection.enum_types(connection).items():
-        if swap_marker(enum_type.comment) is not None:
-            finish_old_type(connection, name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
+            "JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typtype = 'e' AND t.typname LIKE 'betintel\\_swap\\_%%'"
+        )
+        rows = cursor.fetchall()
+    for schema, name, comment in rows:
+        if swap_marker(comment) is not None:
+            finish_old_type(connection, name, schema)
 
 
 def swap_marker(comment: str | None) -> dict | None:
