@@ -150,6 +150,7 @@ def test_two_migrates_at_once__take_turns_each_migration_applied_once(package, r
     assert second.returncode == 0, second_err
     assert "Applying enumapp.0904_remove_purple..." in first_out
     assert f"Waiting for another migrate (pid {first_pid}) to finish" in second_err
+    assert "The other migrate finished after" in second_err
     assert "No migrations to apply." in second_out
     assert "Applying" not in second_out
     assert _recorded("0904_remove_purple") == 1
