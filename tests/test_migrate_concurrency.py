@@ -245,3 +245,37 @@ def test_migrate_verbosity__swap_plan_only_from_v1_once_on_stdout(package, verbo
     assert plan not in err
     assert out.count(plan) == (1 if shown else 0)
     assert out.count("Rewriting public.enumapp_swatch") == (1 if shown else 0)
+
+
+def test_value_added_in_a_long_transaction_during_a_swap__next_migrate_carries_it(
+    package, reader
+):
+    budget = {"ENUM_LOCK_TIMEOUT": "2s", "ENUM_LOCK_RETRIES": "2"}
+    swap = _migrate(package, "0904", **budget)
+    _waiting_swap(swap)
+    adder = second_session(autocommit=False)
+    thread = threading.Thread(
+        target=lambda: adder.execute("ALTER TYPE colour_enum ADD VALUE 'teal'")
+    )
+    thread.start()
+    _wait_for(
+        "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+        [adder.info.backend_pid], "the add waiting for the swap",
+    )
+    reader.commit()
+    # The add lands in the old type once the swap commits, and its transaction stays open.
+    out, err = swap.communicate(timeout=180)
+    thread.join(timeout=60)
+    assert swap.returncode == 0, err
+    assert "was left in place" in out and "the next migrate drops it" in out
+    assert enum_labels("colour_enum") == ["red", "green", "blue"]
+    adder.commit()
+    adder.close()
+
+    again = _migrate(package, "0904", **budget)
+    out, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err
+    assert "No migrations to apply." in out
+    assert enum_labels("colour_enum") == ["red", "green", "blue", "teal"]
+    assert _orphan_labels() == []
+    assert run_sql("SELECT count(*) FROM pg_type WHERE typname LIKE 'betintel_swap%%'") == [(0,)]

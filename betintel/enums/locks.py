@@ -7,6 +7,9 @@ the queue behind us drains while we back off, and we try again, up to ``ENUM_LOC
 times. Giving up raises ``LockNotAcquired`` naming each session that holds a lock on the tables.
 Statements that lock only the enum type (``ADD VALUE``, ``RENAME VALUE``, ``COMMENT``) run the
 same way, so a migration never waits without bound behind another transaction.
+
+``migrate_lock`` is the database-wide advisory lock ``migrate`` holds while it runs, so that two
+``migrate`` processes take turns instead of applying the same migrations twice.
 """
 
 from __future__ import annotations

@@ -11,14 +11,24 @@ of the steps is chosen so that definitions the server deparsed keep meaning the 
    dropped, all its columns of the type (arrays too) converted with rows holding the value
    mapped to the replacement, the defaults (mapped) and constraints put back. PostgreSQL
    rewrites the table once and checks the constraints during that rewrite.
-4. The indexes are created again, and the old type is dropped without CASCADE: anything the
-   plan missed makes that fail, and the whole swap rolls back.
+4. The indexes are created again, and the old type is dropped without CASCADE inside a
+   savepoint: anything the plan missed makes that fail, and the whole swap rolls back. The
+   savepoint is then rolled back, so the old type stays (marked in its comment) until commit.
 
-All of it happens in one transaction (a savepoint inside a migration's), after every table
-involved is locked under the lock budget (``locks.py``). The swap refuses, before changing
-anything, when rows hold the value and no replacement is given, when a replacement is not a
-value of the type, and when an object it cannot rebuild (a view, a domain, a function) uses
-the type.
+All of it happens in one transaction (a savepoint inside a migration's). It first locks the
+type itself (``hold_type``), before reading its values, then every table involved, each under
+the lock budget (``locks.py``). A session that named the type before our commit and waits to
+``ADD VALUE`` to it gets the old type once we commit (PostgreSQL does not look the name up
+again), which is why the old type outlives the transaction: ``after_swap`` then waits for such
+sessions, carries what they added into the new type, drops the old type, and ANALYZEs the
+rewritten columns (``ALTER COLUMN … TYPE`` drops their statistics), each under the lock
+budget. If the process ends first, the next ``migrate`` finishes it
+(``finish_interrupted_swaps``).
+
+The swap refuses, before changing anything, when rows hold the value and no replacement is
+given, when a replacement is not a value of the type, and when an object it cannot rebuild (a
+view, a domain, a function) uses the type. Statements name the type with its schema: the
+one its columns use (``introspection.enum_type``).
 """
 
 from __future__ import annotations
