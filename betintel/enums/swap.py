@@ -270,7 +270,8 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
     for column in dependents.columns:
         tables[column.table_oid].columns.append(column)
     for default in dependents.defaults:
-        new = _new_default(connection, default, existing, value, replacement)
+        new = _new_default(connection, default, existing.name, value, replacement,
+                           existing.qualified)
         plan = tables[default.table_oid]
         if default.inherited and default.array is not None:
             plan.inherited_defaults.append((default, new))
@@ -327,9 +328,9 @@ def _refuse_if_named(definition: str, what: str, type_name: str, value: str) -> 
         )
 
 
-def _new_default(connection, default: Default, existing, value, replacement):
-    """The default to put back: a constant is mapped like the rows; anything else is kept."""
-    type_name = existing.name
+def _new_default(connection, default: Default, type_name, value, replacement, target=None):
+    """The default to put back: a constant is mapped like the rows; anything else is kept.
+    ``target`` names the type in the constant (with its schema), ``type_name`` by default."""
     what = f"default of column {default.column} of table {default.schema}.{default.table}"
     array = default.array
     constant = re.fullmatch(
@@ -354,7 +355,7 @@ def _new_default(connection, default: Default, existing, value, replacement):
             f"{type_name}, and no replacement was given. Nothing was changed. Give a "
             "replacement, or change the default in an earlier migration."
         )
-    return enum_sql.typed_literal(mapped, existing.qualified, array)
+    return enum_sql.typed_literal(mapped, target or type_name, array)
 
 
 def _refuse_if_rows_hold(connection, plan: SwapPlan, advice: str | None) -> None:
