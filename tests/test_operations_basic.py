@@ -63,7 +63,7 @@ def test_create_type__forwards_and_backwards__sql_captured(scratch_types):
 
     with CaptureQueriesContext(connection) as backwards:
         unapply_operations("enumapp", state, [operation])
-    assert any(query.startswith(f'DROP TYPE "{name}"') for query in _sql(backwards))
+    assert any(query.startswith(f'DROP TYPE "public"."{name}"') for query in _sql(backwards))
     assert "CASCADE" not in " ".join(_sql(backwards))
     assert enum_labels(name) == []
 

@@ -137,14 +137,14 @@ def test_rename_value__forwards_and_backwards__rows_follow(letters):
     state = _state(name, ["a", "c", "e"])
     with CaptureQueriesContext(connection) as forwards:
         after = apply_operations("enumapp", state.clone(), [operation])
-    assert f"ALTER TYPE \"{name}\" RENAME VALUE 'c' TO 'sea'" in _sql(forwards)
+    assert f"ALTER TYPE \"public\".\"{name}\" RENAME VALUE 'c' TO 'sea'" in _sql(forwards)
     assert enum_labels(name) == ["a", "sea", "e"]
     assert enum_types(after)[name].values == ["a", "sea", "e"]
     assert run_sql("SELECT count(*) FROM {} WHERE kind = 'sea'", table) == [(100,)]
 
     with CaptureQueriesContext(connection) as backwards:
         unapply_operations("enumapp", state, [operation])
-    assert f"ALTER TYPE \"{name}\" RENAME VALUE 'sea' TO 'c'" in _sql(backwards)
+    assert f"ALTER TYPE \"public\".\"{name}\" RENAME VALUE 'sea' TO 'c'" in _sql(backwards)
     assert enum_labels(name) == ["a", "c", "e"]
     assert run_sql("SELECT count(*) FROM {} WHERE kind = 'c'", table) == [(100,)]
 
@@ -182,7 +182,7 @@ def test_deprecate_value__forwards_and_backwards__recorded_in_the_type_comment(l
     state = _state(name, ["a", "c", "e"])
     with CaptureQueriesContext(connection) as captured:
         after = apply_operations("enumapp", state.clone(), [operation])
-    assert any(query.startswith(f'COMMENT ON TYPE "{name}"') for query in _sql(captured))
+    assert any(query.startswith(f'COMMENT ON TYPE "public"."{name}"') for query in _sql(captured))
     assert _deprecations(name) == {"c": "e"}
     assert enum_types(after)[name].deprecated == {"c": "e"}
     unapply_operations("enumapp", state, [operation])
@@ -227,7 +227,8 @@ def test_remove_value__backwards__added_again_at_old_position_rows_stay_moved(le
 
     with CaptureQueriesContext(connection) as captured:
         unapply_operations("enumapp", state, [operation])
-    assert f"ALTER TYPE \"{name}\" ADD VALUE IF NOT EXISTS 'c' BEFORE 'e'" in _sql(captured)
+    added = f"ALTER TYPE \"public\".\"{name}\" ADD VALUE IF NOT EXISTS 'c' BEFORE 'e'"
+    assert added in _sql(captured)
     assert enum_labels(name) == ["a", "c", "e"]
     assert _deprecations(name) == {"c": "a"}
     assert dict(run_sql("SELECT kind::text, count(*) FROM {} GROUP BY 1", table)) == {

@@ -18,6 +18,8 @@ stable:
 - ``enums.E012`` a migration's ``RunSQL`` writes the catalog ``pg_enum``.
 - ``enums.E013`` an ``exhaustive(...)`` mapping misses non-deprecated members.
 - ``enums.E014`` a value holds a NUL byte (PostgreSQL cannot store it in an enum label).
+- ``enums.E015`` an engine setting (``ENUM_LOCK_TIMEOUT``, ``ENUM_SWAP``, …) cannot be parsed.
+- ``enums.E016`` ``ENUM_LOCK_TIMEOUT`` is 0, which would let a migration wait forever.
 - ``enums.W001`` a migration's ``RunSQL`` cannot be parsed, so it was not checked.
 - ``enums.W002`` a migration's ``RunSQL`` replaces the comment of a managed enum type (where
   deprecations are recorded).
@@ -44,7 +46,7 @@ from django.apps import apps
 from django.core import checks
 from django.db import connections
 
-from . import migration_sql
+from . import conf, migration_sql
 from .exhaustive import registry as exhaustive_registry
 from .fields import MAX_NAME_BYTES, choices_path, model_enum_fields
 from .markers import member_state
@@ -370,6 +372,28 @@ def check_exhaustive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                     hint="Remove the stale entries, or fix their spelling.",
                     obj=name,
                     id="enums.W003",
+                )
+            )
+    return errors
+
+
+@checks.register()
+@never_raises
+def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """enums.E015, E016: every engine setting parses, and the lock timeout is bounded."""
+    errors: list[checks.CheckMessage] = []
+    for name, accessor in conf.ACCESSORS.items():
+        try:
+            accessor()
+        except conf.SettingError as exc:
+            unbounded = isinstance(exc, conf.UnboundedWait)
+            errors.append(
+                checks.Error(
+                    str(exc),
+                    hint=f"Fix {name} in the environment (or settings); the README's Settings "
+                    "section lists each setting with its format and default.",
+                    obj=name,
+                    id="enums.E016" if unbounded else "enums.E015",
                 )
             )
     return errors

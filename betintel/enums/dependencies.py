@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import introspection
+
 _TARGET = """
 WITH target AS (
     SELECT t.oid, t.typarray
     FROM pg_type t
-    WHERE t.typname = %s AND t.typnamespace = current_schema()::regnamespace
+    WHERE t.typname = %s AND t.typnamespace = %s::regnamespace
 )
 """
 
@@ -210,28 +212,32 @@ class Dependents:
     blockers: list[str] = field(default_factory=list)
 
 
-def describe_dependents(connection, type_name: str) -> list[str]:
-    """Readable names of the objects that use ``type_name`` (columns, functions, types, …)."""
+def describe_dependents(connection, type_name: str, schema: str | None = None) -> list[str]:
+    """Readable names of the objects that use ``type_name`` (columns, functions, types, …);
+    the type is the one in ``schema``, by default the one its columns use."""
+    schema = schema or introspection.type_schema(connection, type_name)
     with connection.cursor() as cursor:
-        cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name])
+        cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name, schema])
         # An object using both the type and its array type is named once.
         return list(dict.fromkeys(row[3] for row in cursor.fetchall()))
 
 
-def type_dependents(connection, type_name: str) -> Dependents:
-    """Every dependent of ``type_name`` and its array type, sorted for a type swap."""
+def type_dependents(connection, type_name: str, schema: str | None = None) -> Dependents:
+    """Every dependent of ``type_name`` (in ``schema``, by default the one its columns use) and
+    of its array type, sorted for a type swap."""
     found = Dependents()
     constraint_oids: set[int] = set()
+    target = [type_name, schema or introspection.type_schema(connection, type_name)]
     with connection.cursor() as cursor:
-        cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name])
+        cursor.execute(_TYPE_DEPENDENTS_SQL, target)
         rows = cursor.fetchall()
         for catalog, objid, objsubid, description in rows:
             if catalog == "pg_class" and objsubid > 0:
-                _add_column(cursor, type_name, objid, objsubid, found)
+                _add_column(cursor, target, objid, objsubid, found)
             elif catalog == "pg_class":
                 _add_index(cursor, objid, description, found, constraint_oids)
             elif catalog == "pg_attrdef":
-                _add_default(cursor, type_name, objid, found)
+                _add_default(cursor, target, objid, found)
             elif catalog == "pg_constraint":
                 constraint_oids.add(objid)
             elif catalog == "pg_rewrite":
@@ -254,8 +260,8 @@ def type_dependents(connection, type_name: str) -> Dependents:
     return found
 
 
-def _add_column(cursor, type_name, table_oid, attnum, found: Dependents) -> None:
-    cursor.execute(_COLUMNS_SQL, [type_name, table_oid, attnum])
+def _add_column(cursor, target: list[str], table_oid, attnum, found: Dependents) -> None:
+    cursor.execute(_COLUMNS_SQL, [*target, table_oid, attnum])
     (oid, schema, table, relation, relkind, persistence, attnum, name, array, inherited,
      generated, partition_key, rows, size) = cursor.fetchone()
     if relkind not in ("r", "p"):
@@ -289,8 +295,8 @@ def _add_index(cursor, index_oid, description, found, constraint_oids: set[int])
         _add_table(cursor, table_oid, found)
 
 
-def _add_default(cursor, type_name, attrdef_oid, found: Dependents) -> None:
-    cursor.execute(_DEFAULT_SQL, [type_name, attrdef_oid])
+def _add_default(cursor, target: list[str], attrdef_oid, found: Dependents) -> None:
+    cursor.execute(_DEFAULT_SQL, [*target, attrdef_oid])
     found.defaults.append(Default(*cursor.fetchone()))
     _add_table(cursor, found.defaults[-1].table_oid, found)
 

@@ -45,15 +45,21 @@ def clear_deprecation(schema_editor, type_name: str, value: str) -> None:
 def rewrite_comment(
     schema_editor, type_name: str, change: Callable[[Deprecations], Deprecations]
 ) -> None:
-    """Apply ``change`` to the deprecations recorded on ``type_name``; write only if they differ."""
-    current = current_comment(schema_editor.connection, type_name)
+    """Apply ``change`` to the deprecations recorded on ``type_name``; write only if they differ.
+
+    The type is the one its columns use (``introspection.enum_type``), named with its schema.
+    """
+    existing = introspection.enum_type(schema_editor.connection, type_name)
+    current = existing.comment if existing is not None else None
+    # sqlmigrate shows the statement as written in the migration, without a schema.
+    target = existing.qualified if existing and not schema_editor.collect_sql else type_name
     new = comment_with(current, change(introspection.recorded_deprecations(current)))
     if new != current or schema_editor.collect_sql:
         locks.run_locked(
             schema_editor,
-            enum_sql.comment_on_type(type_name, new),
+            enum_sql.comment_on_type(target, new),
             f"recording deprecations on enum type {type_name}",
-            type_name=type_name,
+            type_name=target,
         )
 
 

@@ -7,18 +7,21 @@ the queue behind us drains while we back off, and we try again, up to ``ENUM_LOC
 times. Giving up raises ``LockNotAcquired`` naming each session that holds a lock on the tables.
 Statements that lock only the enum type (``ADD VALUE``, ``RENAME VALUE``, ``COMMENT``) run the
 same way, so a migration never waits without bound behind another transaction.
+
+``migrate_lock`` is the database-wide advisory lock ``migrate`` holds while it runs, so that two
+``migrate`` processes take turns instead of applying the same migrations twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, Error, transaction
 
 from . import conf
 from . import sql as enum_sql
@@ -30,8 +33,6 @@ RETRYABLE = {"55P03", "40P01"}
 #: First pause between attempts, doubled each time up to ``MAX_BACKOFF`` seconds.
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class Table:
 
 def timeout_seconds(value: str | None = None) -> float:
     """``ENUM_LOCK_TIMEOUT`` (or ``value``) in seconds; a bare number is milliseconds."""
-    value = conf.lock_timeout() if value is None else value
-    number, unit = re.fullmatch(r"(\d+)\s*([a-z]*)", value.strip()).groups()
-    return int(number) * _UNITS.get(unit or "ms", 1e-3)
+    if value is None:
+        return conf.lock_timeout_ms() / 1000
+    return conf.parse_duration_ms("ENUM_LOCK_TIMEOUT", value) / 1000
 
 
 def backoff(attempt: int) -> float:
@@ -81,10 +82,10 @@ def lock_tables(schema_editor, tables: Sequence[Table], purpose: str) -> None:
 
 def run_locked(
     schema_editor, statement, purpose: str, tables: Sequence[Table] = (),
-    type_name: str | None = None,
+    type_name: str | tuple[str, str] | None = None,
 ) -> None:
-    """Run ``statement``, which locks ``tables`` or the type ``type_name``, under the lock
-    budget; see the module doc."""
+    """Run ``statement``, which locks ``tables`` or the type ``type_name`` (a name, or
+    ``(schema, name)``), under the lock budget; see the module doc."""
     connection = schema_editor.connection
     timeout = conf.lock_timeout()
     if schema_editor.collect_sql:
@@ -105,7 +106,7 @@ def run_locked(
             if attempt == retries:
                 blockers = blocking_sessions(connection, [t.oid for t in tables], type_name)
                 what = [str(table) for table in tables]
-                what += [f"enum type {type_name}"] if type_name else []
+                what += [f"enum type {_type_label(type_name)}"] if type_name else []
                 raise LockNotAcquired(
                     _give_up_message(what, purpose, timeout, attempt + 1,
                                      time.monotonic() - started, blockers),
@@ -128,7 +129,7 @@ def keep_lock_timeout(connection) -> Callable[[], None]:
 
 
 def blocking_sessions(
-    connection, table_oids: Sequence[int], type_name: str | None = None
+    connection, table_oids: Sequence[int], type_name: str | tuple[str, str] | None = None
 ) -> list[dict]:
     """Other sessions holding a lock on any of ``table_oids`` or on the type ``type_name``.
 
@@ -136,6 +137,13 @@ def blocking_sessions(
     any lock held on those objects conflicts with what we asked for (ACCESS EXCLUSIVE on a
     table, EXCLUSIVE on a type), so every holder is a blocker.
     """
+    from .introspection import type_schema
+
+    schema, name = None, None
+    if isinstance(type_name, tuple):
+        schema, name = type_name
+    elif type_name is not None:
+        schema, name = type_schema(connection, type_name), type_name
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -149,16 +157,20 @@ def blocking_sessions(
               AND ((l.locktype = 'relation' AND l.relation = ANY(%s))
                    OR (l.locktype = 'object' AND l.classid = 'pg_type'::regclass
                        AND l.objid = (SELECT t.oid FROM pg_type t WHERE t.typname = %s
-                                      AND t.typnamespace = current_schema()::regnamespace)))
+                                      AND t.typnamespace = %s::regnamespace)))
             GROUP BY a.pid, a.state, a.xact_start, a.query
             ORDER BY a.xact_start NULLS LAST, a.pid
             """,
-            [list(table_oids), type_name],
+            [list(table_oids), name, schema],
         )
         return [
             {"pid": pid, "state": state, "transaction_age": age, "query": query, "objects": held}
             for pid, state, age, query, held in cursor.fetchall()
         ]
+
+
+def _type_label(type_name: str | tuple[str, str]) -> str:
+    return type_name[1] if isinstance(type_name, tuple) else type_name
 
 
 def _set_lock_timeout(connection, value: str) -> None:
@@ -196,3 +208,49 @@ def _describe_blocker(blocker: dict) -> str:
 def _age(age: timedelta) -> str:
     seconds = age.total_seconds()
     return f"{seconds:.1f}s" if seconds < 120 else str(timedelta(seconds=round(seconds)))
+
+
+#: Key of the session-level advisory lock ``migrate`` holds while it runs ("betintel" in ASCII):
+#: advisory locks belong to one database, so one fixed key serialises migrate per database.
+MIGRATE_LOCK_KEY = 0x626574696E74656C
+
+
+@contextlib.contextmanager
+def migrate_lock(connection, on_wait: Callable[[int | None], None] | None = None):
+    """Hold the database-wide ``migrate`` lock for the block; wait for it if another has it.
+
+    The lock is session-level, so transactions (atomic or not) begun and ended inside the block
+    do not release it. ``on_wait(pid)`` is called, with the pid of the holder if it can be
+    seen, before waiting. Yields how long it waited, in seconds (0 when it did not wait).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+        (acquired,) = cursor.fetchone()
+        waited = 0.0
+        if not acquired:
+            if on_wait is not None:
+                on_wait(_advisory_holder(cursor, MIGRATE_LOCK_KEY))
+            started = time.monotonic()
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+            waited = time.monotonic() - started
+    try:
+        yield waited
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_KEY])
+        except Error:
+            pass  # the session is gone, and its session-level locks went with it
+
+
+def _advisory_holder(cursor, key: int) -> int | None:
+    """The pid of the session holding advisory lock ``key`` in this database, if visible."""
+    cursor.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND classid::bigint = (%s >> 32) AND objid::bigint = (%s & 4294967295) "
+        "AND objsubid = 1 LIMIT 1",
+        [key, key],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None

@@ -116,10 +116,15 @@ class EnumOperation(Operation):
                     "database (manage.py enum_status shows both)."
                 )
 
-    def alter_type(self, schema_editor, statement, purpose: str) -> None:
+    def target(self, existing: introspection.EnumType | None) -> str | tuple[str, str]:
+        """The type as statements name it: with its schema when the catalog was read (so
+        ``search_path`` cannot point them at a same-named type elsewhere), else as written."""
+        return existing.qualified if existing is not None else self.name
+
+    def alter_type(self, schema_editor, statement, purpose: str, target=None) -> None:
         """Run a statement that locks the type (not its tables), under the lock budget: it
         waits only behind another transaction changing the same type, and not for long."""
-        locks.run_locked(schema_editor, statement, purpose, type_name=self.name)
+        locks.run_locked(schema_editor, statement, purpose, type_name=target or self.name)
 
     def deconstruct(self):
         return self.__class__.__name__, [], self._kwargs()
@@ -170,8 +175,8 @@ class WholeTypeOperation(EnumOperation):
         """``DROP TYPE`` without CASCADE, refused while anything still uses the type."""
         if not self.allowed(app_label, schema_editor):
             return
-        self.existing_type(schema_editor, "it cannot be dropped")
-        drop_enum_type(schema_editor, self.name)
+        existing = self.existing_type(schema_editor, "it cannot be dropped")
+        drop_enum_type(schema_editor, self.name, existing.schema if existing else None)
         self.announce(schema_editor, "type_dropped", direction)
 
 
@@ -218,19 +223,20 @@ class DropEnumType(WholeTypeOperation):
         return _fragment("drop", self.name)
 
 
-def drop_enum_type(schema_editor, name: str) -> None:
-    """``DROP TYPE`` without CASCADE; a type still in use is refused with its dependents named."""
+def drop_enum_type(schema_editor, name: str, schema: str | None = None) -> None:
+    """``DROP TYPE`` (of ``name`` in ``schema``, when given) without CASCADE; a type still in
+    use is refused with its dependents named."""
     if not schema_editor.collect_sql:
         from .dependencies import describe_dependents
 
-        users = describe_dependents(schema_editor.connection, name)
+        users = describe_dependents(schema_editor.connection, name, schema)
         if users:
             raise RefusedChange(
                 f"Enum type {name} is still used by {', '.join(users)}; it is not dropped. "
                 "Remove or convert those first (a migration that removes the fields), "
                 "then drop the type."
             )
-    enum_sql.execute(schema_editor, enum_sql.drop_type(name))
+    enum_sql.execute(schema_editor, enum_sql.drop_type((schema, name) if schema else name))
 
 
 class AddEnumValue(EnumOperation):
@@ -282,10 +288,12 @@ class AddEnumValue(EnumOperation):
         existing = self.existing_type(schema_editor, doing)
         if existing is None or self.value not in existing.values:
             self.require_values(existing, self.before, self.after, doing=doing)
+        target = self.target(existing)
         self.alter_type(
             schema_editor,
-            enum_sql.add_value(self.name, self.value, self.before, self.after),
+            enum_sql.add_value(target, self.value, self.before, self.after),
             f"adding {self.value!r} to enum type {self.name}",
+            target,
         )
         self.announce(schema_editor, "value_added", "forwards", self.value)
 
@@ -357,12 +365,14 @@ class RenameEnumValue(EnumOperation):
                     "another name, or move the rows (add, migrate data, deprecate, remove)."
                 )
             purpose = f"renaming {old!r} of enum type {self.name}"
-            self.alter_type(schema_editor, enum_sql.rename_value(self.name, old, new), purpose)
+            target = self.target(existing)
+            self.alter_type(schema_editor, enum_sql.rename_value(target, old, new), purpose,
+                            target)
             comment = existing.comment if existing is not None else None
             renamed = comment_renamed(comment, old, new)
             if renamed != comment:
-                statement = enum_sql.comment_on_type(self.name, renamed)
-                self.alter_type(schema_editor, statement, purpose)
+                statement = enum_sql.comment_on_type(target, renamed)
+                self.alter_type(schema_editor, statement, purpose, target)
         self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
@@ -497,10 +507,12 @@ class RemoveEnumValue(EnumOperation):
         known = enum_types(to_state).get(self.name)
         before, after = _old_position(known, self.value, existing)
         check_labels(self.name, [self.value])
+        target = self.target(existing)
         self.alter_type(
             schema_editor,
-            enum_sql.add_value(self.name, self.value, before, after),
+            enum_sql.add_value(target, self.value, before, after),
             f"adding {self.value!r} back to enum type {self.name}",
+            target,
         )
         if known is not None and self.value in known.deprecated:
             record_deprecation(schema_editor, self.name, self.value, known.deprecated[self.value])

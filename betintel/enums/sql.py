@@ -18,8 +18,9 @@ def execute(schema_editor, statement: sql.Composable) -> None:
     schema_editor.execute(render(statement, schema_editor.connection), params=None)
 
 
-def identifier(name: str) -> sql.Identifier:
-    return sql.Identifier(name)
+def identifier(name: str | tuple[str, ...]) -> sql.Identifier:
+    """``name``, or a schema-qualified name given as ``(schema, name)``."""
+    return sql.Identifier(*name) if isinstance(name, tuple) else sql.Identifier(name)
 
 
 def literal(value: object) -> sql.Literal:

@@ -11,18 +11,29 @@ of the steps is chosen so that definitions the server deparsed keep meaning the 
    dropped, all its columns of the type (arrays too) converted with rows holding the value
    mapped to the replacement, the defaults (mapped) and constraints put back. PostgreSQL
    rewrites the table once and checks the constraints during that rewrite.
-4. The indexes are created again, and the old type is dropped without CASCADE: anything the
-   plan missed makes that fail, and the whole swap rolls back.
+4. The indexes are created again, and the old type is dropped without CASCADE inside a
+   savepoint: anything the plan missed makes that fail, and the whole swap rolls back. The
+   savepoint is then rolled back, so the old type stays (marked in its comment) until commit.
 
-All of it happens in one transaction (a savepoint inside a migration's), after every table
-involved is locked under the lock budget (``locks.py``). The swap refuses, before changing
-anything, when rows hold the value and no replacement is given, when a replacement is not a
-value of the type, and when an object it cannot rebuild (a view, a domain, a function) uses
-the type.
+All of it happens in one transaction (a savepoint inside a migration's). It first locks the
+type itself (``hold_type``), before reading its values, then every table involved, each under
+the lock budget (``locks.py``). A session that named the type before our commit and waits to
+``ADD VALUE`` to it gets the old type once we commit (PostgreSQL does not look the name up
+again), which is why the old type outlives the transaction: ``after_swap`` then waits for such
+sessions, carries what they added into the new type, drops the old type, and ANALYZEs the
+rewritten columns (``ALTER COLUMN … TYPE`` drops their statistics), each under the lock
+budget. If the process ends first, the next ``migrate`` finishes it
+(``finish_interrupted_swaps``).
+
+The swap refuses, before changing anything, when rows hold the value and no replacement is
+given, when a replacement is not a value of the type, and when an object it cannot rebuild (a
+view, a domain, a function) uses the type. Statements name the type with its schema: the
+one its columns use (``introspection.enum_type``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -42,10 +53,14 @@ from .dependencies import (
     type_dependents,
 )
 from .deprecation import comment_without_value
-from .errors import RefusedChange, sqlstate
+from .errors import EnumMigrationError, RefusedChange, sqlstate
+from .introspection import COMMENT_KEY
 
 #: The rewrite plan is logged here before any table is rewritten; ``migrate`` shows it.
 logger = logging.getLogger(__name__)
+
+#: Key, in a swapped-out type's comment, of what ``finish_old_type`` needs.
+SWAP_KEY = "swapped"
 
 
 @dataclass
@@ -118,6 +133,20 @@ class SwapPlan:
     indexes: list[Index]
     #: The old type's owner, when it is not the role running the migration.
     owner: str | None = None
+    #: The old type's values when the swap read them (under its lock).
+    old_values: list[str] = field(default_factory=list)
+    #: The schema of the type; None for statements shown as written (sqlmigrate).
+    schema: str | None = None
+
+    @property
+    def qualified(self) -> str | tuple[str, str]:
+        """The type as statements name it (with its schema, so search_path cannot misdirect
+        them)."""
+        return (self.schema, self.type_name) if self.schema else self.type_name
+
+    @property
+    def old_qualified(self) -> str | tuple[str, str]:
+        return (self.schema, self.old_name) if self.schema else self.old_name
 
     @property
     def locked_tables(self) -> list[locks.Table]:
@@ -135,8 +164,39 @@ def remove_value(
     of the message refusing because rows hold the value.
     """
     connection = schema_editor.connection
+    if schema_editor.collect_sql:
+        return _collect(schema_editor, type_name, value, replacement)
+    with transaction.atomic(using=connection.alias):
+        restore_timeout = locks.keep_lock_timeout(connection)
+        # Held until commit, before the values are read: a value added meanwhile either went in
+        # before (and is read) or waits for us, and is carried into the new type after commit.
+        existing = hold_type(schema_editor, type_name, f"removing {value!r} from it")
+        if existing is None:
+            raise RefusedChange(
+                f"Enum type {type_name} does not exist, so value {value!r} cannot be removed "
+                "from it. Check the type_name, or create the type (CreateEnumType) in an "
+                "earlier migration."
+            )
+        if value not in existing.values:
+            restore_timeout()
+            return False
+        plan = _checked_plan(connection, existing, value, replacement)
+        if replacement is None:
+            _refuse_if_rows_hold(connection, plan, advice)
+        _log_plan(plan)
+        locks.lock_tables(schema_editor, plan.locked_tables,
+                          f"removing {value!r} from enum type {type_name}")
+        _execute(schema_editor, plan)
+        restore_timeout()
+        transaction.on_commit(lambda: after_swap(connection, plan), using=connection.alias)
+    return True
+
+
+def _collect(schema_editor, type_name: str, value: str, replacement: str | None) -> bool:
+    """The swap's statements for ``sqlmigrate``, planned from the catalog as it is now."""
+    connection = schema_editor.connection
     existing = introspection.enum_type(connection, type_name)
-    if schema_editor.collect_sql and (existing is None or value not in existing.values):
+    if existing is None or value not in existing.values:
         # sqlmigrate before the migrations it depends on ran: nothing to plan from yet.
         enum_sql.execute(
             schema_editor,
@@ -146,38 +206,46 @@ def remove_value(
             ),
         )
         return False
-    if existing is None:
-        raise RefusedChange(
-            f"Enum type {type_name} does not exist, so value {value!r} cannot be removed from "
-            "it. Check the type_name, or create the type (CreateEnumType) in an earlier "
-            "migration."
-        )
-    if value not in existing.values:
-        return False
+    plan = _checked_plan(connection, existing, value, replacement)
+    plan.schema = None  # shown as the migration names it
+    locks.run_locked(schema_editor, enum_sql.comment_on_type(type_name, existing.comment),
+                     f"holding enum type {type_name}", type_name=type_name)
+    locks.lock_tables(schema_editor, plan.locked_tables,
+                      f"removing {value!r} from enum type {type_name}")
+    _execute(schema_editor, plan)
+    enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_name))
+    return True
+
+
+def hold_type(
+    schema_editor, type_name: str, doing: str, schema: str | None = None
+) -> introspection.EnumType | None:
+    """Lock enum type ``type_name`` until the transaction ends, then read it (None: no such type).
+
+    ``ALTER TYPE … ADD VALUE`` and ``RENAME VALUE`` take an EXCLUSIVE lock on the type;
+    ``COMMENT ON TYPE`` takes SHARE UPDATE EXCLUSIVE, which conflicts with it, and writing the
+    comment the type already has changes nothing. Taken under the lock budget.
+    """
+    connection = schema_editor.connection
+    before = introspection.enum_type(connection, type_name, schema)
+    if before is None:
+        return None
+    locks.run_locked(schema_editor, enum_sql.comment_on_type(before.qualified, before.comment),
+                     f"{doing} (holding enum type {type_name})", type_name=before.qualified)
+    return introspection.enum_type(connection, type_name, before.schema)
+
+
+def _checked_plan(connection, existing, value: str, replacement: str | None) -> SwapPlan:
     _check_replacement(existing, value, replacement)
-    dependents = type_dependents(connection, type_name)
+    dependents = type_dependents(connection, existing.name, existing.schema)
     if dependents.blockers:
         raise RefusedChange(
-            f"Value {value!r} cannot be removed from enum type {type_name}: it is used by "
+            f"Value {value!r} cannot be removed from enum type {existing.name}: it is used by "
             f"{', '.join(dependents.blockers)}, which a type swap cannot rebuild. Nothing was "
             "changed. Drop those objects in a migration before this one and create them again "
             "in one after it."
         )
-    plan = _plan(connection, existing, value, replacement, dependents)
-    purpose = f"removing {value!r} from enum type {type_name}"
-    if schema_editor.collect_sql:
-        locks.lock_tables(schema_editor, plan.locked_tables, purpose)
-        _execute(schema_editor, plan)
-        return True
-    if replacement is None:
-        _refuse_if_rows_hold(connection, plan, advice)
-    _log_plan(plan)
-    with transaction.atomic(using=connection.alias):
-        restore_timeout = locks.keep_lock_timeout(connection)
-        locks.lock_tables(schema_editor, plan.locked_tables, purpose)
-        _execute(schema_editor, plan)
-        restore_timeout()
-    return True
+    return _plan(connection, existing, value, replacement, dependents)
 
 
 def _check_replacement(existing, value: str, replacement: str | None) -> None:
@@ -202,7 +270,8 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
     for column in dependents.columns:
         tables[column.table_oid].columns.append(column)
     for default in dependents.defaults:
-        new = _new_default(connection, default, existing.name, value, replacement)
+        new = _new_default(connection, default, existing.name, value, replacement,
+                           existing.qualified)
         plan = tables[default.table_oid]
         if default.inherited and default.array is not None:
             plan.inherited_defaults.append((default, new))
@@ -227,6 +296,8 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
         tables=sorted(tables.values(), key=lambda p: (p.info.schema, p.info.name)),
         indexes=dependents.indexes,
         owner=_other_owner(connection, existing.oid),
+        old_values=list(existing.values),
+        schema=existing.schema,
     )
 
 
@@ -257,8 +328,9 @@ def _refuse_if_named(definition: str, what: str, type_name: str, value: str) -> 
         )
 
 
-def _new_default(connection, default: Default, type_name, value, replacement):
-    """The default to put back: a constant is mapped like the rows; anything else is kept."""
+def _new_default(connection, default: Default, type_name, value, replacement, target=None):
+    """The default to put back: a constant is mapped like the rows; anything else is kept.
+    ``target`` names the type in the constant (with its schema), ``type_name`` by default."""
     what = f"default of column {default.column} of table {default.schema}.{default.table}"
     array = default.array
     constant = re.fullmatch(
@@ -283,7 +355,7 @@ def _new_default(connection, default: Default, type_name, value, replacement):
             f"{type_name}, and no replacement was given. Nothing was changed. Give a "
             "replacement, or change the default in an earlier migration."
         )
-    return enum_sql.typed_literal(mapped, type_name, array)
+    return enum_sql.typed_literal(mapped, target or type_name, array)
 
 
 def _refuse_if_rows_hold(connection, plan: SwapPlan, advice: str | None) -> None:
@@ -350,14 +422,14 @@ def _execute(schema_editor, plan: SwapPlan) -> None:
             run(enum_sql.drop_index(enum_sql.table_name(index.schema, index.name)))
     for statement in _each(table.before_statement() for table in plan.tables):
         run(statement)
-    run(enum_sql.rename_type(plan.type_name, plan.old_name))
-    run(enum_sql.create_type(plan.type_name, plan.values))
+    run(enum_sql.rename_type(plan.qualified, plan.old_name))
+    run(enum_sql.create_type(plan.qualified, plan.values))
     if plan.owner is not None:
-        run(enum_sql.alter_type_owner(plan.type_name, plan.owner))
+        run(enum_sql.alter_type_owner(plan.qualified, plan.owner))
     if plan.comment is not None:
-        run(enum_sql.comment_on_type(plan.type_name, plan.comment))
+        run(enum_sql.comment_on_type(plan.qualified, plan.comment))
     for table in plan.tables:
-        for statement in _each([table.main_statement(plan.type_name, plan.value,
+        for statement in _each([table.main_statement(plan.qualified, plan.value,
                                                      plan.replacement)]):
             run(statement)
     for statement in _each(table.after_statement() for table in plan.tables):
@@ -373,7 +445,118 @@ def _execute(schema_editor, plan: SwapPlan) -> None:
     for index in _deepest_first(plan.indexes):
         run(enum_sql.attach_index(enum_sql.table_name(*index.parent),
                                   enum_sql.table_name(index.schema, index.name)))
-    run(enum_sql.drop_type(plan.old_name))
+    if not schema_editor.collect_sql:
+        _prove_droppable(schema_editor, plan)
+
+
+def _prove_droppable(schema_editor, plan: SwapPlan) -> None:
+    """Drop the old type in a savepoint, then keep it, marked, until after commit.
+
+    A failing drop (anything the plan missed still uses it) rolls the whole swap back. The old
+    type itself stays until ``after_swap``: a session that named the type before our commit
+    and waits for its lock adds its value to the old type once we commit (PostgreSQL does not
+    look the name up again), so the value is carried over from there.
+    """
+    connection = schema_editor.connection
+    savepoint = transaction.savepoint(using=connection.alias)
+    try:
+        enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_qualified))
+    finally:
+        transaction.savepoint_rollback(savepoint, using=connection.alias)
+    marker = {COMMENT_KEY: {SWAP_KEY: {"into": plan.type_name, "values": plan.old_values}}}
+    enum_sql.execute(schema_editor,
+                     enum_sql.comment_on_type(plan.old_qualified, json.dumps(marker)))
+
+
+def after_swap(connection, plan: SwapPlan) -> None:
+    """After the swap committed: finish the old type, and give the rewritten tables planner
+    statistics again (``ALTER COLUMN … TYPE`` drops them). Problems are logged, not raised:
+    the migration is committed."""
+    finish_old_type(connection, plan.old_name, plan.schema)
+    with connection.schema_editor(atomic=False) as editor:
+        for table in plan.tables:
+            if table.columns:
+                _analyze(editor, table)
+
+
+def finish_old_type(connection, old_name: str, schema: str | None = None) -> bool:
+    """Carry values added to the swapped-out type ``old_name`` into its successor, then drop it.
+
+    Waits (under the lock budget) for sessions still adding to it. Returns whether it is gone;
+    if not, the reason is logged and the next ``migrate`` finishes it.
+    """
+    try:
+        with connection.schema_editor(atomic=False) as editor, \
+                transaction.atomic(using=connection.alias):
+            restore_timeout = locks.keep_lock_timeout(connection)
+            old = hold_type(editor, old_name, "finishing a type swap", schema)
+            marker = swap_marker(old.comment) if old is not None else None
+            if marker is None:
+                return old is None
+            recorded = marker["values"]
+            into = (old.schema, marker["into"])
+            new = introspection.enum_type(connection, marker["into"], old.schema)
+            present = list(new.values) if new is not None else []
+            for position, value in enumerate(old.values):
+                if value in recorded or value in present or new is None:
+                    continue
+                after = next((v for v in reversed(old.values[:position]) if v in present), None)
+                locks.run_locked(editor, enum_sql.add_value(into, value, after=after),
+                                 f"carrying {value!r} into enum type {marker['into']}",
+                                 type_name=into)
+                present.insert(present.index(after) + 1 if after else len(present), value)
+                logger.warning(
+                    "Value %r was added to enum type %s while a type swap replaced it; it was "
+                    "carried into the new type.", value, marker["into"],
+                )
+            enum_sql.execute(editor, enum_sql.drop_type(old.qualified))
+            restore_timeout()
+        return True
+    except (DatabaseError, EnumMigrationError) as exc:
+        logger.warning(
+            "The swapped-out enum type %s was left in place (%s); the next migrate drops it.",
+            old_name, str(exc).strip().splitlines()[0],
+        )
+        return False
+
+
+def finish_interrupted_swaps(connection) -> None:
+    """Finish the old types of swaps whose ``after_swap`` did not run (process ended)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
+            "JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typtype = 'e' AND t.typname LIKE 'betintel\\_swap\\_%%'"
+        )
+        rows = cursor.fetchall()
+    for schema, name, comment in rows:
+        if swap_marker(comment) is not None:
+            finish_old_type(connection, name, schema)
+
+
+def swap_marker(comment: str | None) -> dict | None:
+    """What a swapped-out type's comment records: its successor and its values at the swap."""
+    record = introspection.parse_comment(comment).get(COMMENT_KEY) or {}
+    marker = record.get(SWAP_KEY) if isinstance(record, dict) else None
+    if isinstance(marker, dict) and isinstance(marker.get("into"), str):
+        return {"into": marker["into"], "values": list(marker.get("values") or [])}
+    return None
+
+
+def _analyze(editor, table: TablePlan) -> None:
+    """``ANALYZE`` the converted columns of ``table`` under the lock budget."""
+    statement = sql.SQL("ANALYZE {} ({})").format(
+        table.table.identifier, sql.SQL(", ").join(enum_sql.identifier(c.name)
+                                                   for c in table.columns)
+    )
+    try:
+        locks.run_locked(editor, statement, f"analysing {table.table} after a type swap",
+                         tables=[table.table])
+    except (DatabaseError, EnumMigrationError) as exc:
+        logger.warning(
+            "Table %s was not analysed after the type swap (%s); autovacuum will do it, or run "
+            "ANALYZE %s.", table.table, str(exc).strip().splitlines()[0], table.table,
+        )
 
 
 def _deepest_first(indexes: list[Index]) -> list[Index]:

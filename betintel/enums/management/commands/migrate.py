@@ -1,5 +1,6 @@
-"""``migrate`` that tells the enum engine which migration it runs, shows the rewrite plans of
-type swaps, and explains enum refusals instead of printing a traceback."""
+"""``migrate`` that takes turns with other ``migrate`` processes on the database, tells the enum
+engine which migration it runs, shows the rewrite plans of type swaps, and explains enum
+refusals and a lost connection instead of printing a traceback."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ import re
 
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
+from django.db import connections
+from django.utils.connection import ConnectionDoesNotExist
 
-from betintel.enums import swap
+from betintel.enums import locks, swap
 from betintel.enums.autodetector import EnumAutodetector
 from betintel.enums.errors import EnumMigrationError, find_cause
 from betintel.enums.signals import current_migration
 
 #: SQLSTATE of "unsafe use of new value": an enum value used in the transaction that added it.
 UNSAFE_NEW_ENUM_VALUE = "55P04"
+
+#: SQLSTATEs of a session ended by the server: admin_shutdown (pg_terminate_backend),
+#: crash_shutdown, cannot_connect_now, and the connection exceptions (class 08).
+SESSION_ENDED = {"57P01", "57P02", "57P03", "08000", "08003", "08006"}
 
 _UNSAFE_MESSAGE = re.compile(r'unsafe use of new value "(?P<value>.*)" of enum type (?P<type>.+)',
                              re.DOTALL)
@@ -41,8 +48,11 @@ class Command(migrate.Command):
         self._migration = None
         self._action = None
         self._token = None
+        self._alias = options["database"]
         try:
-            with self._plans_on_stdout(options["verbosity"]):
+            with self._taking_turns(options["verbosity"]), \
+                    self._plans_on_stdout(options["verbosity"]):
+                self._finish_interrupted_swaps()
                 return super().handle(*args, **options)
         except Exception as exc:
             explained = self._explain(exc)
@@ -64,13 +74,49 @@ class Command(migrate.Command):
         super().migration_progress_callback(action, migration, fake)
 
     @contextlib.contextmanager
-    def _plans_on_stdout(self, verbosity: int):
-        """Route the swap's plan (tables to rewrite, rows, size) to our stdout while we run."""
-        if verbosity < 1:
+    def _taking_turns(self, verbosity: int):
+        """Hold the database-wide migrate lock (SPEC §4): two migrate processes on one database
+        take turns, so each migration is applied, recorded and audited once."""
+        try:
+            connection = connections[self._alias]
+        except ConnectionDoesNotExist:
+            yield  # Django's own handle() reports the unknown alias
+            return
+        if connection.vendor != "postgresql":
             yield
             return
+
+        def on_wait(pid: int | None) -> None:
+            if verbosity >= 1:
+                who = f"pid {pid}" if pid is not None else "another session"
+                self.stderr.write(
+                    f"Waiting for another migrate ({who}) to finish on database "
+                    f"{self._alias!r}: migrate runs one at a time per database."
+                )
+
+        with locks.migrate_lock(connection, on_wait) as waited:
+            if waited and verbosity >= 1:
+                self.stderr.write(
+                    f"The other migrate finished after {waited:.1f}s; continuing with what is "
+                    "left to do."
+                )
+            yield
+
+    def _finish_interrupted_swaps(self) -> None:
+        """Drop the old types of type swaps whose process ended right after committing."""
+        try:
+            connection = connections[self._alias]
+        except ConnectionDoesNotExist:
+            return  # Django's own handle() reports the unknown alias
+        if connection.vendor == "postgresql":
+            swap.finish_interrupted_swaps(connection)
+
+    @contextlib.contextmanager
+    def _plans_on_stdout(self, verbosity: int):
+        """Route the swap's plan (tables to rewrite, rows, size) to our stdout while we run;
+        at verbosity 0 it goes nowhere (not even to the project's console handler)."""
         logger = logging.getLogger(swap.__name__)
-        handler = _OutputHandler(self.stdout)
+        handler = _OutputHandler(self.stdout) if verbosity >= 1 else logging.NullHandler()
         saved = logger.level, logger.propagate
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
@@ -100,7 +146,48 @@ class Command(migrate.Command):
         refused = find_cause(exc, lambda e: isinstance(e, EnumMigrationError))
         if refused is not None:
             return CommandError(f"{refused} {self._outcome()}")
+        if self._connection_lost(exc):
+            return self._lost_connection_error(exc)
         return None
+
+    def _connection_lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` comes from the database session ending under us."""
+        if find_cause(exc, lambda e: getattr(e, "sqlstate", None) in SESSION_ENDED):
+            return True
+        try:
+            connection = connections[self._alias]
+        except ConnectionDoesNotExist:
+            return False
+        driver = connection.connection
+        return driver is not None and getattr(driver, "closed", False) and find_cause(
+            exc, lambda e: type(e).__name__ in ("OperationalError", "InterfaceError")
+        ) is not None
+
+    def _lost_connection_error(self, exc: BaseException) -> CommandError:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        migration = self._migration
+        if migration is None:
+            during = "before any migration was applied"
+            outcome = "Nothing was applied."
+        else:
+            verb = "unapplied" if self._action == "unapply_start" else "applied"
+            during = f"while migration {self._label()} was being {verb}"
+            if migration.atomic:
+                outcome = (
+                    f"PostgreSQL rolled back its transaction, so nothing of migration "
+                    f"{self._label()} was {verb}, and it is not recorded as {verb}."
+                )
+            else:
+                outcome = (
+                    f"Migration {self._label()} is not atomic: its operations that finished "
+                    f"before stay {verb}, the one under way was rolled back, and the migration "
+                    f"is not recorded as {verb}."
+                )
+        return CommandError(
+            f"The connection to database {self._alias!r} was lost {during}: the server ended "
+            f"the session ({first_line}). {outcome} Find out why the session ended "
+            "(pg_terminate_backend, a server restart, the network), then run migrate again."
+        )
 
     def _label(self) -> str:
         migration = self._migration
