@@ -1,4 +1,10 @@
-"""Realistic demo bets, generated in memory and written to ``bets_bet`` with PostgreSQL COPY."""
+"""Realistic demo bets, generated in memory and written to ``bets_bet`` with PostgreSQL COPY.
+
+Everything comes from the choices classes of ``Bet``'s fields as they are now: their members
+are iterated, never named, so a member removed through the enum protocol (deleted from its
+class) or one added later needs no change here. Values known below get realistic markets and
+weights; any other value gets plausible generic rows and a default weight.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,19 @@ from betintel.enums.conf import feature_flags
 from betintel.enums.markers import member_state
 from betintel.enums.validation import DEPRECATED, FLAG_OFF, member_refusal
 
-from .models import Bet, BetStatus, BetType, Sport
+from .models import Bet
 
 #: Columns COPY fills, in the order generated rows hold them.
 COLUMNS = ("sport", "bet_type", "status", "selection", "odds", "stake", "placed_at")
+
+# Values the realistic markets and outcomes are written for. They are the database's labels,
+# which the enum protocol never edits in place; each is used only while its class has it.
+MONEYLINE, SPREAD, TOTAL = "h2h", "spreads", "totals"
+PLAYER_POINTS, PLAYER_ASSISTS = "player_points", "player_assists"
+PLAYER_REBOUNDS = "player_rebounds"
+PENDING, WON, LOST, VOID = "pending", "won", "lost", "void"
+#: The outcomes a bet reaches by itself; each becomes a writable status (see DemoBets).
+NATURAL_STATUSES = (PENDING, WON, LOST, VOID)
 
 #: How far back demo bets go.
 WINDOW = timedelta(days=180)
@@ -70,7 +85,7 @@ class SportCatalogue:
 
 
 CATALOGUES: dict[str, SportCatalogue] = {
-    Sport.SOCCER: SportCatalogue(
+    "soccer": SportCatalogue(
         sides=((
             "Arsenal", "Aston Villa", "Brighton", "Chelsea", "Everton", "Liverpool",
             "Manchester City", "Manchester United", "Newcastle United", "Tottenham Hotspur",
@@ -80,7 +95,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         ),),
         spread=(0, 2),
         total=(1, 4, "goals"),
-        props={BetType.PLAYER_ASSISTS: (0, 1, "assists")},
+        props={PLAYER_ASSISTS: (0, 1, "assists")},
         players=(
             "Kevin De Bruyne", "Bruno Fernandes", "Martin Odegaard", "Bukayo Saka",
             "Mohamed Salah", "Florian Wirtz", "Jamal Musiala", "Lamine Yamal",
@@ -89,7 +104,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         draw=True,
         weight=35,
     ),
-    Sport.BASKETBALL: SportCatalogue(
+    "basketball": SportCatalogue(
         sides=((
             "Boston Celtics", "Brooklyn Nets", "New York Knicks", "Philadelphia 76ers",
             "Toronto Raptors", "Chicago Bulls", "Cleveland Cavaliers", "Milwaukee Bucks",
@@ -101,9 +116,9 @@ CATALOGUES: dict[str, SportCatalogue] = {
         spread=(1, 14),
         total=(200, 240, "points"),
         props={
-            BetType.PLAYER_POINTS: (12, 34, "points"),
-            BetType.PLAYER_ASSISTS: (3, 11, "assists"),
-            BetType.PLAYER_REBOUNDS: (4, 13, "rebounds"),
+            PLAYER_POINTS: (12, 34, "points"),
+            PLAYER_ASSISTS: (3, 11, "assists"),
+            PLAYER_REBOUNDS: (4, 13, "rebounds"),
         },
         players=(
             "LeBron James", "Stephen Curry", "Nikola Jokic", "Giannis Antetokounmpo",
@@ -113,7 +128,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         ),
         weight=20,
     ),
-    Sport.AMERICAN_FOOTBALL: SportCatalogue(
+    "american_football": SportCatalogue(
         sides=((
             "Kansas City Chiefs", "Buffalo Bills", "Baltimore Ravens", "Cincinnati Bengals",
             "Philadelphia Eagles", "Dallas Cowboys", "San Francisco 49ers", "Detroit Lions",
@@ -124,7 +139,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         total=(37, 54, "points"),
         weight=15,
     ),
-    Sport.BASEBALL: SportCatalogue(
+    "baseball": SportCatalogue(
         sides=((
             "New York Yankees", "Boston Red Sox", "Los Angeles Dodgers", "San Francisco Giants",
             "Chicago Cubs", "St. Louis Cardinals", "Atlanta Braves", "Houston Astros",
@@ -135,7 +150,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         total=(6, 10, "runs"),
         weight=10,
     ),
-    Sport.ICE_HOCKEY: SportCatalogue(
+    "ice_hockey": SportCatalogue(
         sides=((
             "Boston Bruins", "Toronto Maple Leafs", "Montreal Canadiens", "Tampa Bay Lightning",
             "Florida Panthers", "New York Rangers", "Carolina Hurricanes", "Edmonton Oilers",
@@ -145,8 +160,8 @@ CATALOGUES: dict[str, SportCatalogue] = {
         spread=(1, 1),
         total=(5, 6, "goals"),
         props={
-            BetType.PLAYER_POINTS: (0, 1, "points"),
-            BetType.PLAYER_ASSISTS: (0, 1, "assists"),
+            PLAYER_POINTS: (0, 1, "points"),
+            PLAYER_ASSISTS: (0, 1, "assists"),
         },
         players=(
             "Connor McDavid", "Leon Draisaitl", "Nathan MacKinnon", "Auston Matthews",
@@ -155,7 +170,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
         ),
         weight=10,
     ),
-    Sport.TENNIS: SportCatalogue(
+    "tennis": SportCatalogue(
         sides=(
             (
                 "Carlos Alcaraz", "Jannik Sinner", "Novak Djokovic", "Alexander Zverev",
@@ -172,7 +187,7 @@ CATALOGUES: dict[str, SportCatalogue] = {
     ),
 }
 
-#: A sport added to ``Sport`` later still gets plausible rows until it has a catalogue.
+#: A sport without a catalogue (added later) still gets plausible rows, at the default weight.
 GENERIC = SportCatalogue(
     sides=(tuple(f"Team {letter}" for letter in "ABCDEFGHJKLM"),),
     spread=(1, 5),
@@ -180,8 +195,11 @@ GENERIC = SportCatalogue(
     players=tuple(f"Player {number}" for number in range(1, 13)),
 )
 #: Share of a sport's volume per kind of market.
-MARKET_WEIGHTS = {BetType.MONEYLINE: 45, BetType.SPREAD: 20, BetType.TOTAL: 20}
+MARKET_WEIGHTS = {MONEYLINE: 45, SPREAD: 20, TOTAL: 20}
+#: ... and of any other bet type (player props, and types added later).
 PROP_WEIGHT = 5
+#: Share of settled bets that end in a status other than the natural ones (added later).
+OTHER_STATUS_RATE = 0.02
 #: Round stakes most bettors type, and the tail of everything else.
 ROUND_STAKES = (5, 10, 10, 10, 20, 20, 25, 50, 50, 100, 200, 500)
 
@@ -195,15 +213,22 @@ class SeedPlan:
     statuses: list[str]
     skipped: dict[str, dict[str, str]]  # field name -> {value: reason}
     replacements: dict[str, str] = field(default_factory=dict)  # status -> its replacement
+    labels: dict[str, str] = field(default_factory=dict)  # bet type -> its display label
 
     @classmethod
     def current(
         cls,
-        sports: type[TextChoices] = Sport,
-        bet_types: type[TextChoices] = BetType,
-        statuses: type[TextChoices] = BetStatus,
+        sports: type[TextChoices] | None = None,
+        bet_types: type[TextChoices] | None = None,
+        statuses: type[TextChoices] | None = None,
     ) -> SeedPlan:
-        """The plan for the enums as declared now and the feature flags switched on now."""
+        """The plan for the enums as declared now and the feature flags switched on now.
+
+        The choices classes default to those of ``Bet``'s fields.
+        """
+        sports = sports or choices_class("sport")
+        bet_types = bet_types or choices_class("bet_type")
+        statuses = statuses or choices_class("status")
         usable_sports, skipped_sports = writable_values(sports)
         usable_types, skipped_types = writable_values(bet_types)
         usable_statuses, skipped_statuses = writable_values(statuses)
@@ -217,6 +242,7 @@ class SeedPlan:
                 for member in statuses
                 if member_state(member.label)[1]
             },
+            {member.value: str(member.label) for member in bet_types},
         )
 
     def missing(self) -> list[str]:
@@ -261,19 +287,19 @@ def _priced(selection: str, probability: float) -> Quote:
     return Quote(selection, f"{odds:.2f}", 1 / (odds * MARGIN))
 
 
-def _quote(rng: random.Random, sport: str, bet_type: str) -> Quote:
-    """One realistic selection for ``bet_type`` on ``sport``, priced for its market."""
+def _quote(rng: random.Random, sport: str, bet_type: str, label: str) -> Quote:
+    """One realistic selection for ``bet_type`` (displayed as ``label``) on ``sport``."""
     catalogue = CATALOGUES.get(sport, GENERIC)
     home, away = _matchup(rng, catalogue)
-    if bet_type == BetType.MONEYLINE:
+    if bet_type == MONEYLINE:
         if catalogue.draw and rng.random() < 0.25:
             return _priced(f"Draw ({home} v {away})", rng.uniform(0.21, 0.33))
         # Favourites and outsiders alike: odds from about 1.05 to 12.
         return _priced(f"{home} to beat {away}", rng.uniform(0.08, 0.9))
-    if bet_type == BetType.SPREAD:
+    if bet_type == SPREAD:
         handicap = _line(rng, *catalogue.spread) * rng.choice((-1, 1))
         return _priced(f"{home} {handicap:+.1f} v {away}", rng.uniform(0.44, 0.55))
-    if bet_type == BetType.TOTAL:
+    if bet_type == TOTAL:
         low, high, unit = catalogue.total
         side = rng.choice(("Over", "Under"))
         selection = f"{side} {_line(rng, low, high)} {unit}: {home} v {away}"
@@ -284,7 +310,6 @@ def _quote(rng: random.Random, sport: str, bet_type: str) -> Quote:
         selection = f"{player} over {_line(rng, low, high)} {stat}"
         return _priced(selection, rng.uniform(0.3, 0.6))
     # A bet type added later: name it by its label until it gets a proper market.
-    label = BetType(bet_type).label if bet_type in BetType.values else bet_type
     subject = rng.choice(catalogue.players) if catalogue.players else home
     return _priced(f"{subject} - {label} ({home} v {away})", rng.uniform(0.25, 0.6))
 
@@ -306,7 +331,8 @@ class DemoBets:
         for sport in self.plan.sports:
             weight = CATALOGUES.get(sport, GENERIC).weight
             for bet_type in self.plan.markets(sport):
-                pool = [_quote(self.rng, sport, bet_type) for _ in range(POOL_SIZE)]
+                label = self.plan.labels.get(bet_type, bet_type)
+                pool = [_quote(self.rng, sport, bet_type, label) for _ in range(POOL_SIZE)]
                 self._pools[sport, bet_type] = pool
                 share = weight * MARKET_WEIGHTS.get(bet_type, PROP_WEIGHT)
                 self._wheel.extend([(sport, bet_type, pool)] * share)
@@ -317,13 +343,16 @@ class DemoBets:
             for _ in range(300)
         ]
         self._status = self._status_map()
+        self._other_statuses = [
+            status for status in self.plan.statuses if status not in NATURAL_STATUSES
+        ]
 
     def _status_map(self) -> dict[str, str]:
-        # A natural status that may not be written (deprecated) becomes its replacement, else
-        # the first writable one, so the row stays writable.
+        # A natural status that may not be written (deprecated, or no member of the class)
+        # becomes its replacement, else the first writable one, so the row stays writable.
         usable = self.plan.statuses
         mapping = {}
-        for status in BetStatus.values:
+        for status in NATURAL_STATUSES:
             replacement = self.plan.replacements.get(status)
             if status in usable:
                 mapping[status] = status
@@ -357,12 +386,12 @@ class DemoBets:
         for sport, bet_type, status in covering:
             quote = rng.choice(self._pools[sport, bet_type])
             # Open bets are tonight's; settled ones lie weeks back.
-            age = rng.uniform(0, 1) if status == BetStatus.PENDING else rng.uniform(20, 150)
+            age = rng.uniform(0, 1) if status == PENDING else rng.uniform(20, 150)
             counts[sport, bet_type, status] += 1
             stake, placed_at = rng.choice(stakes), now - timedelta(days=age)
             yield sport, bet_type, status, quote.selection, quote.odds, stake, placed_at
         # The hot loop: locals and plain list indexing, as it runs once per row of a million.
-        random_, status_map = rng.random, self._status
+        random_, status_map, others = rng.random, self._status, self._other_statuses
         wheel, wheel_size = self._wheel, len(self._wheel)
         window = WINDOW.total_seconds()
         open_age, recent_age = OPEN_WINDOW.total_seconds(), RECENT_WINDOW.total_seconds()
@@ -374,14 +403,15 @@ class DemoBets:
             age = window * random_() ** 1.6
             pending_rate = 0.9 if age < open_age else 0.12 if age < recent_age else 0.01
             if random_() < pending_rate:
-                status = BetStatus.PENDING
+                status = status_map[PENDING]
+            elif others and random_() < OTHER_STATUS_RATE:
+                status = others[int(random_() * len(others))]
             elif random_() < VOID_RATE:
-                status = BetStatus.VOID
+                status = status_map[VOID]
             elif random_() < quote.win_probability:
-                status = BetStatus.WON
+                status = status_map[WON]
             else:
-                status = BetStatus.LOST
-            status = status_map[status]
+                status = status_map[LOST]
             counts[sport, bet_type, status] += 1
             stake = stakes[int(random_() * stake_count)]
             placed_at = now - timedelta(seconds=age)
@@ -392,6 +422,11 @@ class DemoBets:
         order = (self.plan.sports, self.plan.bet_types, self.plan.statuses)[position]
         seen = {key[position] for key, number in self.counts.items() if number}
         return [value for value in order if value in seen]
+
+
+def choices_class(field_name: str) -> type[TextChoices]:
+    """The choices class of ``Bet``'s enum field ``field_name``, as the model declares it now."""
+    return Bet._meta.get_field(field_name).choices_class
 
 
 def copy_rows(

@@ -13,7 +13,12 @@ from betintel.enums import EnumField, deprecated, exhaustive, flagged
 from betintel.enums import checks as enum_checks
 from betintel.enums.exhaustive import registry
 from tests.enumapp.models import Colour, Finish
-from tests.helpers import run_command, temporary_migration_module
+from tests.helpers import (
+    enum_labels,
+    run_command,
+    temporary_migration_module,
+    unique_name,
+)
 
 
 def _ids(messages) -> list[str]:
@@ -241,3 +246,244 @@ def test_w003__exhaustive_mapping_with_a_stale_key(mappings):
     exhaustive(Colour, {"red": 1, "green": 2, "blue": 3, "purple": 4})
     (message,) = enum_checks.check_exhaustive()
     assert message.id == "enums.W003" and "'purple'" in message.msg
+
+
+def test_e014__value_with_a_nul_byte__names_class_member_and_field():
+    class Hidden(models.TextChoices):
+        PLAIN = "plain", "Plain"
+        SMUGGLED = "a\x00b", "Smuggled"
+
+    (message,) = _model_checks((Hidden, "hidden_enum"))
+    assert message.id == "enums.E014"
+    assert "test_e014__value_with_a_nul_byte__names_class_member_and_field.<locals>.Hidden" \
+        ".SMUGGLED" in message.msg
+    assert "enumapp.Throwaway.field_0" in message.msg and "'a\\x00b'" in message.msg
+    assert "Remove the NUL character" in message.hint
+
+
+NUL_APP_MODELS = """
+from django.db import models
+
+from betintel.enums import EnumField
+
+
+class Hidden(models.TextChoices):
+    PLAIN = "plain", "Plain"
+    SMUGGLED = "a\\x00b", "Smuggled"
+
+
+class Thing(models.Model):
+    kind = EnumField(Hidden, type_name="{type_name}")
+"""
+
+NUL_APP_MIGRATION = """
+from django.db import migrations, models
+
+import betintel.enums
+import betintel.enums.operations
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        betintel.enums.operations.CreateEnumType(name="{type_name}", values=["plain", "a\\x00b"]),
+        migrations.CreateModel(name="Thing", fields=[
+            ("id", models.BigAutoField(primary_key=True)),
+            ("kind", betintel.enums.EnumField(
+                type_name="{type_name}", values=["plain", "a\\x00b"]
+            )),
+        ]),
+    ]
+"""
+
+
+@pytest.mark.django_db
+def test_e014__nul_byte__makemigrations_and_migrate_stop_with_the_check_not_a_traceback(
+    tmp_path,
+):
+    from django.conf import settings
+
+    from tests.processes import run_manage
+
+    type_name = unique_name("hidden")
+    app = tmp_path / "nulapp"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "models.py").write_text(NUL_APP_MODELS.format(type_name=type_name))
+    (app / "migrations" / "__init__.py").write_text("")
+    installed = {"INSTALLED_APPS": [*settings.INSTALLED_APPS, "nulapp"]}
+
+    made = run_manage("makemigrations", "nulapp", settings=installed, pythonpath=[tmp_path])
+    (app / "migrations" / "0001_initial.py").write_text(
+        NUL_APP_MIGRATION.format(type_name=type_name)
+    )
+    migrated = run_manage("migrate", "nulapp", settings=installed, pythonpath=[tmp_path])
+
+    for done in (made, migrated):
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "(enums.E014)" in done.stderr and "nulapp.models.Hidden.SMUGGLED" in done.stderr
+        assert "Traceback" not in done.stderr and "DataError" not in done.stderr
+    assert sorted(path.name for path in (app / "migrations").glob("0*.py")) == [
+        "0001_initial.py"
+    ]
+    assert enum_labels(type_name) == []
+
+
+DYNAMIC_SQL = {
+    "execute_literal": (
+        "DO $$ BEGIN EXECUTE 'ALTER TYPE colour_enum RENAME VALUE ''red'' TO ''crimson'''; "
+        "END $$"
+    ),
+    "execute_format": (
+        "DO $$ BEGIN EXECUTE format('ALTER TYPE %I RENAME VALUE %L TO %L', 'colour_enum', "
+        "'red', 'crimson'); END $$"
+    ),
+    "function_body_then_called": (
+        "CREATE FUNCTION rename_red() RETURNS void LANGUAGE plpgsql AS $body$ BEGIN "
+        "EXECUTE 'ALTER TYPE colour_enum RENAME VALUE ''red'' TO ''crimson'''; END $body$; "
+        "SELECT rename_red(); DROP FUNCTION rename_red()"
+    ),
+    "for_in_execute": (
+        "DO $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'SELECT 1' LOOP NULL; END LOOP; END $$"
+    ),
+}
+
+
+@pytest.mark.parametrize("sql", DYNAMIC_SQL.values(), ids=DYNAMIC_SQL.keys())
+def test_w004__run_sql_with_dynamic_sql__cannot_be_verified(tmp_path, settings, sql):
+    (message,) = _sql_checks(tmp_path, settings, RunSQL(sql))
+    assert message.id == "enums.W004"
+    assert "enumapp.0001_initial" in message.msg and "cannot be verified" in message.msg
+    assert "plain statements" in message.hint and "AddEnumValue" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("sql", "check_id", "what"),
+    [
+        ("DO $$ BEGIN ALTER TYPE colour_enum ADD VALUE 'pink'; END $$", "enums.E011",
+         "alters the values of enum type colour_enum in a DO block"),
+        ("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF true THEN "
+         "UPDATE pg_enum SET enumlabel = 'x'; END IF; END $$", "enums.E012",
+         "writes the catalog pg_enum (UPDATE) in the body of function f"),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DROP TYPE colour_enum; SELECT 1'",
+         "enums.E011", "drops enum type colour_enum in the body of function f"),
+    ],
+    ids=["do_block_alters_type", "function_writes_pg_enum", "sql_function_drops_type"],
+)
+def test_run_sql__plain_statements_in_do_blocks_and_functions__checked(
+    tmp_path, settings, sql, check_id, what
+):
+    (message,) = _sql_checks(tmp_path, settings, RunSQL(sql))
+    assert message.id == check_id and what in message.msg
+
+
+def test_run_sql__do_block_without_dynamic_sql_or_enum_changes__not_reported(
+    tmp_path, settings
+):
+    sql = "DO $$ BEGIN RAISE NOTICE 'ready'; PERFORM 1; END $$"
+    assert _sql_checks(tmp_path, settings, RunSQL(sql)) == []
+
+
+def _migration_package(tmp_path, settings, app_label: str, files: dict[str, str]) -> None:
+    """A migration package for ``app_label`` made of ``files`` (name -> source)."""
+    import sys
+
+    package = unique_name("migrations")
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    for name, source in files.items():
+        (tmp_path / package / f"{name}.py").write_text(source)
+    if str(tmp_path) not in sys.path:
+        sys.path.insert(0, str(tmp_path))
+    settings.MIGRATION_MODULES = {app_label: package}
+
+
+DEPENDS_ON_A_MISSING_MIGRATION = '''
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("enumapp", "0000_deleted_long_ago")]
+    operations = [migrations.RunSQL("ALTER TYPE colour_enum RENAME VALUE 'red' TO 'crimson'")]
+'''
+
+
+def test_migration_sql__dependency_on_a_missing_migration__still_reads_the_sql(
+    tmp_path, settings
+):
+    _migration_package(tmp_path, settings, "enumapp", {"0001_initial": (
+        DEPENDS_ON_A_MISSING_MIGRATION
+    )})
+
+    messages = enum_checks.check_migration_sql(app_configs=[apps.get_app_config("enumapp")])
+
+    assert _ids(messages) == ["enums.E011"]
+
+
+def test_w005__migration_that_cannot_be_imported__warning_not_a_crash(tmp_path, settings):
+    _migration_package(tmp_path, settings, "enumapp", {
+        "0001_initial": "from somewhere_removed import helper\n",
+    })
+
+    (message,) = enum_checks.check_migration_sql(app_configs=[apps.get_app_config("enumapp")])
+
+    assert message.id == "enums.W005"
+    assert "check_migration_sql could not run" in message.msg
+    assert "somewhere_removed" in message.msg
+
+
+BROKEN_APP_MODELS = '''
+from django.db import models
+
+
+class Ticket(models.Model):
+    owner = models.ForeignKey("removedapp.Owner", on_delete=models.CASCADE)
+'''
+
+BROKEN_APP_MIGRATION = '''
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("removedapp", "0001_initial")]
+    operations = [migrations.RunSQL("ALTER TYPE colour_enum RENAME VALUE 'red' TO 'crimson'")]
+'''
+
+
+@pytest.mark.django_db
+def test_check__app_depends_on_a_removed_app__django_reports_it_and_no_traceback(tmp_path):
+    from django.conf import settings
+
+    from tests.processes import run_manage
+
+    app = tmp_path / "ticketapp"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "models.py").write_text(BROKEN_APP_MODELS)
+    (app / "migrations" / "__init__.py").write_text("")
+    (app / "migrations" / "0001_initial.py").write_text(BROKEN_APP_MIGRATION)
+
+    done = run_manage(
+        "check", settings={"INSTALLED_APPS": [*settings.INSTALLED_APPS, "ticketapp"]},
+        pythonpath=[tmp_path],
+    )
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output and "NodeNotFoundError" not in output
+    # Django's own report of the cause, and the engine's check of the migration's SQL.
+    assert "ticketapp.Ticket.owner: (fields.E300)" in output
+    assert "ticketapp.0001_initial: (enums.E011)" in output
+
+
+def test_every_engine_check__wrapped_to_report_instead_of_raising():
+    from django.core.checks.registry import registry as check_registry
+
+    engine = [
+        check for check in check_registry.get_checks(include_deployment_checks=True)
+        if check.__module__.startswith("betintel.enums")
+    ]
+
+    assert len(engine) >= 5
+    unwrapped = [check.__name__ for check in engine if not hasattr(check, "__wrapped__")]
+    assert unwrapped == [], "decorate these with betintel.enums.checks.never_raises"

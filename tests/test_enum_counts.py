@@ -201,3 +201,80 @@ def test_table_estimates__never_analysed__from_the_size_on_disk(scratch_table):
 
     # No statistics at all: the estimate comes from the pages and the row width.
     assert 1000 < estimate < 9000
+
+
+@pytest.fixture
+def two_tables(scratch_types):
+    """Two enum types and two tables: one with three enum columns (an array among them, NULLs
+    in two), one with a single column; rows spread unevenly over the values."""
+    kind, tag = scratch_types("kind"), scratch_types("tag")
+    wide, narrow = scratch_types("wide"), scratch_types("narrow")
+    execute("CREATE TYPE {} AS ENUM ('k1', 'k2', 'k3', 'k4')", kind)
+    execute("CREATE TYPE {} AS ENUM ('t1', 't2', 't3')", tag)
+    execute("CREATE TABLE {} (id serial, main {} NOT NULL, spare {}, tags {}[])",
+            wide, kind, kind, tag)
+    execute("CREATE TABLE {} (id serial, only_kind {})", narrow, kind)
+    statement = sql.SQL(
+        "INSERT INTO {wide} (main, spare, tags) "
+        "SELECT (ARRAY['k1', 'k1', 'k2', 'k3'])[1 + i % 4]::{kind}, "
+        "       CASE WHEN i % 5 = 0 THEN NULL ELSE (ARRAY['k2', 'k3'])[1 + i % 2]::{kind} END, "
+        "       CASE i % 6 WHEN 0 THEN NULL WHEN 1 THEN '{{}}' "
+        "                  WHEN 2 THEN ARRAY['t1', 't1', 't2']::{tag}[] "
+        "                  WHEN 3 THEN ARRAY['t2', NULL]::{tag}[] "
+        "                  ELSE ARRAY['t1']::{tag}[] END "
+        "FROM generate_series(1, 1200) AS i; "
+        "INSERT INTO {narrow} (only_kind) "
+        "SELECT CASE WHEN i % 3 = 0 THEN NULL ELSE 'k4'::{kind} END "
+        "FROM generate_series(1, 90) AS i"
+    ).format(wide=sql.Identifier(wide), narrow=sql.Identifier(narrow),
+             kind=sql.Identifier(kind), tag=sql.Identifier(tag))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+    return kind, tag, wide, narrow
+
+
+def group_by(table: str, column: str, array: bool = False) -> dict[str, int]:
+    """Rows per value of one column, the plain way: a GROUP BY of that column alone."""
+    template = (
+        "SELECT e.v::text, count(*) FROM {} AS t CROSS JOIN LATERAL "
+        "(SELECT DISTINCT u.v FROM unnest(t.{}) AS u(v)) AS e WHERE e.v IS NOT NULL GROUP BY 1"
+        if array else "SELECT {1}::text, count(*) FROM {0} WHERE {1} IS NOT NULL GROUP BY 1"
+    )
+    statement = sql.SQL(template).format(sql.Identifier(table), sql.Identifier(column))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+        return dict(cursor.fetchall())
+
+
+def test_exact_counts__several_enum_columns__one_query_per_table(two_tables):
+    from django.test.utils import CaptureQueriesContext
+
+    kind, tag, wide, narrow = two_tables
+
+    with CaptureQueriesContext(connection) as captured:
+        out, err, code = run_command("enum_status", "--json", "--counts", "exact")
+
+    assert code in (0, 1), err
+    for table in (wide, narrow):
+        reading = [query["sql"] for query in captured if table in query["sql"]]
+        assert len(reading) == 1, reading
+
+
+def test_exact_counts__read_together__equal_a_group_by_per_column(two_tables):
+    kind, tag, wide, narrow = two_tables
+
+    kinds, tags = counts(kind, "--counts", "exact"), counts(tag, "--counts", "exact")
+
+    assert sorted(kinds["columns"]) == sorted(
+        [f"{wide}.main", f"{wide}.spare", f"{narrow}.only_kind"]
+    )
+    # The report sums the columns of a type; each column must match its own GROUP BY.
+    expected = {"k1": 0, "k2": 0, "k3": 0, "k4": 0}
+    for table, column in ((wide, "main"), (wide, "spare"), (narrow, "only_kind")):
+        for value, number in group_by(table, column).items():
+            expected[value] += number
+    assert rows(kinds) == expected
+    assert expected == {"k1": 600, "k2": 780, "k3": 780, "k4": 60}
+    assert rows(tags) == {"t1": 600, "t2": 400, "t3": 0} == {
+        "t3": 0, **group_by(wide, "tags", array=True)
+    }

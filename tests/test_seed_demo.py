@@ -292,3 +292,81 @@ def test_seed_demo__after_run__planner_statistics_match_the_table():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'bets_bet'::regclass")
         assert cursor.fetchone()[0] == 2500
+
+
+class BetTypeAfterRemoval(models.TextChoices):
+    """``BetType`` once player_rebounds went through the protocol and left the class."""
+
+    MONEYLINE = "h2h", "Moneyline"
+    SPREAD = "spreads", "Spread"
+    TOTAL = "totals", "Total"
+    PLAYER_POINTS = "player_points", "Player Points"
+    PLAYER_ASSISTS = "player_assists", flagged("Player Assists", flag="enable_player_assists")
+
+
+@pytest.fixture
+def bet_type_after_removal(monkeypatch):
+    """The project as it is once ``BetType.PLAYER_REBOUNDS`` is deleted from the code.
+
+    Only the Python class changes (the database keeps its type). The seeding code is imported
+    afresh, as a new release would import it, and the originals come back afterwards.
+    """
+    import sys
+
+    import bets
+    import bets.models
+
+    monkeypatch.setattr(bets.models, "BetType", BetTypeAfterRemoval)
+    monkeypatch.setattr(Bet._meta.get_field("bet_type"), "choices_class", BetTypeAfterRemoval)
+    monkeypatch.delattr(bets, "seeding")
+    for module in ("bets.seeding", "bets.management.commands.seed_demo"):
+        monkeypatch.delitem(sys.modules, module)
+    yield BetTypeAfterRemoval
+
+
+def test_seed_demo__member_deleted_from_its_class__seeds_only_the_values_present(
+    bet_type_after_removal, settings
+):
+    settings.FEATURE_FLAGS = ["enable_player_assists"]
+
+    out, err, code = seed("--bets", "3000", "--seed", "9", "--no-admin")
+
+    assert code == 0, err
+    assert Bet.objects.count() == 3000
+    assert set(Bet.objects.values_list("bet_type", flat=True)) == set(
+        bet_type_after_removal.values
+    )
+    assert "player_rebounds" not in out
+
+
+class SportWithNewcomer(models.TextChoices):
+    SOCCER = "soccer", "Soccer"
+    CRICKET = "cricket", "Cricket"
+
+
+class BetTypeWithNewcomer(models.TextChoices):
+    MONEYLINE = "h2h", "Moneyline"
+    CORNERS = "corners", "Corners"
+
+
+class StatusWithoutVoid(models.TextChoices):
+    PENDING = "pending", "Pending"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    CASHED_OUT = "cashed_out", "Cashed out"
+
+
+def test_demo_rows__values_no_catalogue_knows__generic_rows_at_the_default_weight():
+    plan = SeedPlan.current(
+        sports=SportWithNewcomer, bet_types=BetTypeWithNewcomer, statuses=StatusWithoutVoid
+    )
+
+    rows = list(DemoBets(plan, random.Random(10), timezone.now()).rows(20_000))
+
+    assert {row[0] for row in rows} == {"soccer", "cricket"}
+    assert {row[1] for row in rows} == {"h2h", "corners"}
+    assert {row[2] for row in rows} == {"pending", "won", "lost", "cashed_out"}
+    corners = [row[3] for row in rows if row[1] == "corners"]
+    assert all("Corners" in selection for selection in corners)
+    # Match odds outweigh a market the catalogues do not know, as the weights say (45 to 5).
+    assert len(corners) < sum(1 for row in rows if row[1] == "h2h") / 4

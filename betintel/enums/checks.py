@@ -17,17 +17,28 @@ stable:
 - ``enums.E011`` a migration's ``RunSQL`` alters, drops, renames or moves a managed enum type.
 - ``enums.E012`` a migration's ``RunSQL`` writes the catalog ``pg_enum``.
 - ``enums.E013`` an ``exhaustive(...)`` mapping misses non-deprecated members.
+- ``enums.E014`` a value holds a NUL byte (PostgreSQL cannot store it in an enum label).
 - ``enums.W001`` a migration's ``RunSQL`` cannot be parsed, so it was not checked.
 - ``enums.W002`` a migration's ``RunSQL`` replaces the comment of a managed enum type (where
   deprecations are recorded).
 - ``enums.W003`` an ``exhaustive(...)`` mapping has keys that are no member's value.
+- ``enums.W004`` a migration's ``RunSQL`` builds SQL at run time (``EXECUTE`` in a ``DO`` block
+  or a function body) or runs code of another procedural language, so its effect cannot be
+  verified. The plain statements of PL/pgSQL and SQL code are checked like any other.
+- ``enums.W005`` a check of the engine could not run; Django's own checks or commands report
+  what stops it.
+
+Checks report; they never raise. A check that meets something it cannot evaluate (a migration
+module that does not import, a choices class it cannot read) warns with ``enums.W005`` and
+leaves the real report to Django, whose checks must still run.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.apps import apps
 from django.core import checks
@@ -50,26 +61,67 @@ def enum_fields_in_code(app_configs=None) -> Iterator[tuple]:
         yield model_field, enum_field
 
 
+def never_raises(check: Callable[..., list]) -> Callable[..., list]:
+    """Run ``check``; whatever it cannot evaluate becomes an ``enums.W005`` warning, not a crash.
+
+    An exception in one check would stop ``check``, ``runserver`` and ``migrate`` before Django
+    reports anything, hiding the very problem (often reported by Django's own checks) that
+    made this one fail.
+    """
+
+    @functools.wraps(check)
+    def run(*args, **kwargs) -> list[checks.CheckMessage]:
+        try:
+            return check(*args, **kwargs)
+        except Exception as error:
+            return [
+                checks.Warning(
+                    f"The enum check {check.__name__} could not run "
+                    f"({type(error).__name__}: {error}), so its findings are missing.",
+                    hint="Fix the problem Django reports (its own checks, or migrate and "
+                    "makemigrations); then run manage.py check again.",
+                    obj=check.__name__,
+                    id="enums.W005",
+                )
+            ]
+
+    return run
+
+
 @checks.register(checks.Tags.models)
+@never_raises
 def check_members(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """enums.E001–E003, E007–E009: the members of each choices class used by an EnumField."""
-    classes = {
-        enum_field.choices_class
-        for _field, enum_field in enum_fields_in_code(app_configs)
-        if enum_field.choices_class is not None
-    }
+    """enums.E001–E003, E007–E009, E014: the members of each choices class used by an EnumField."""
+    users: dict[type, list[str]] = {}
+    for model_field, enum_field in enum_fields_in_code(app_configs):
+        if enum_field.choices_class is not None:
+            where = f"{model_field.model._meta.label}.{model_field.name}"
+            users.setdefault(enum_field.choices_class, []).append(where)
     errors: list[checks.CheckMessage] = []
-    for choices_class in sorted(classes, key=choices_path):
-        errors += _label_errors(choices_class) + _marker_errors(choices_class)
+    for choices_class in sorted(users, key=choices_path):
+        errors += _label_errors(choices_class, users[choices_class])
+        errors += _marker_errors(choices_class)
     return errors
 
 
-def _label_errors(choices_class: type) -> list[checks.CheckMessage]:
+def _label_errors(choices_class: type, users: list[str]) -> list[checks.CheckMessage]:
     name, errors = choices_path(choices_class), []
     shown: dict[str, str] = {}
     for member in choices_class:
         if member.value is None:
             continue  # the blank choice (__empty__) is no member of the type
+        if "\x00" in member.value:
+            errors.append(
+                checks.Error(
+                    f"The value {member.value!r} of {name}.{member.name} (used by "
+                    f"{', '.join(users)}) holds a NUL byte, which PostgreSQL cannot store in an "
+                    "enum label: migrate would fail on it.",
+                    hint="Remove the NUL character (\\x00) from the value; the display label can "
+                    "stay as it is.",
+                    obj=name,
+                    id="enums.E014",
+                )
+            )
         label = str(member.label)
         if member.value == "" or not label.strip():
             what = "value" if member.value == "" else "display label"
@@ -148,6 +200,7 @@ def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
 
 
 @checks.register(checks.Tags.models)
+@never_raises
 def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """enums.E004–E006: each type name is a short identifier bound to one choices class."""
     errors: list[checks.CheckMessage] = []
@@ -200,6 +253,7 @@ def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register(checks.Tags.database, checks.Tags.compatibility)
+@never_raises
 def check_database_vendor(databases=None, **kwargs) -> list[checks.CheckMessage]:
     """enums.E010: enum fields need PostgreSQL (no connection is opened to find out)."""
     errors = []
@@ -220,11 +274,17 @@ def check_database_vendor(databases=None, **kwargs) -> list[checks.CheckMessage]
 
 
 @checks.register(checks.Tags.models)
+@never_raises
 def check_migration_sql(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """enums.E011, E012, W001, W002: RunSQL must leave managed enum types to the operations."""
+    """enums.E011, E012, W001, W002, W004: RunSQL must leave managed enum types to the
+    operations."""
     from django.db.migrations.loader import MigrationLoader
 
-    loader = MigrationLoader(None, ignore_no_migrations=True)
+    # The migration files only, not the graph: a graph that cannot be built (a dependency on
+    # a removed app or migration) is for migrate to report, and Django's checks may already
+    # name its cause (fields.E300, E307); the SQL in the files can be read all the same.
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
+    loader.load_disk()
     migrations = loader.disk_migrations
     labels = None if app_configs is None else {config.label for config in app_configs}
     managed = {field.enum_type_name for _model_field, field in enum_fields_in_code()}
@@ -249,6 +309,7 @@ _SQL_IDS = {
     migration_sql.WRITES_PG_ENUM: (checks.Error, "enums.E012"),
     migration_sql.UNPARSABLE: (checks.Warning, "enums.W001"),
     migration_sql.COMMENTS_TYPE: (checks.Warning, "enums.W002"),
+    migration_sql.DYNAMIC: (checks.Warning, "enums.W004"),
 }
 
 _SQL_HINTS = {
@@ -261,6 +322,10 @@ _SQL_HINTS = {
     "cannot be checked for changes to enum types.",
     migration_sql.COMMENTS_TYPE: "The comment of an enum type records its deprecations; use "
     "DeprecateEnumValue instead of COMMENT ON TYPE.",
+    migration_sql.DYNAMIC: "Statements built at run time cannot be checked for changes to enum "
+    "types. Write the SQL as plain statements (so this check reads them), or change enum types "
+    "through betintel.enums.operations (AddEnumValue, RenameEnumValue, DeprecateEnumValue, "
+    "RemoveEnumValue).",
 }
 
 
@@ -278,6 +343,7 @@ def _sql_message(migration, finding: migration_sql.Finding) -> checks.CheckMessa
 
 
 @checks.register(checks.Tags.models)
+@never_raises
 def check_exhaustive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """enums.E013, W003: every exhaustive(...) mapping covers every non-deprecated member."""
     errors: list[checks.CheckMessage] = []

@@ -1,7 +1,8 @@
 """Where enum types are stored and how many rows hold each value: counted or estimated.
 
 Counting is a full scan, so it is done only where it is cheap: below
-``conf.exact_count_limit()`` rows per table (one million unless set). Above, the numbers come
+``conf.exact_count_limit()`` rows per table (one million unless set), and each table is read
+once for all its enum columns. Above, the numbers come
 from the planner's statistics, as PostgreSQL itself would estimate them: the table's
 ``reltuples`` scaled to its current size, times each value's frequency in ``pg_stats``.
 """
@@ -109,42 +110,69 @@ def count_values(
 
     to_estimate = [column for column in columns if not counted_exactly(column)]
     stats = column_statistics(connection, to_estimate) if to_estimate else {}
+    tables: dict[int, list[Column]] = {}
+    for column in columns:
+        if counted_exactly(column):
+            tables.setdefault(column.table_oid, []).append(column)
+    counted: dict[Column, dict[str, int]] = {}
+    for table_columns in tables.values():
+        counted.update(exact_table_counts(connection, table_columns))
     result = {}
     for column, values in columns.items():
         values = list(values)
         total = sizes.get(column.table_oid)
-        if counted_exactly(column):
-            result[column] = exact_counts(connection, column, values)
-            result[column].table_rows = total
+        if column in counted:
+            found = dict(counted[column])
+            rows = {value: found.pop(value, 0) for value in values}
+            rows.update(found)
+            result[column] = ColumnCounts(rows, estimated=False, table_rows=total)
         else:
             result[column] = estimated_counts(column, values, total, stats.get(column))
     return result
 
 
-def exact_counts(connection, column: Column, values: list[str]) -> ColumnCounts:
-    """Count the rows holding each value with one ``GROUP BY`` (a full scan)."""
-    table = sql.Identifier(column.schema, column.table)
-    if column.relkind == "r":
+def exact_table_counts(connection, columns: list[Column]) -> dict[Column, dict[str, int]]:
+    """Rows per value of each of ``columns`` (all of one table), reading the table once.
+
+    One ``GROUP BY`` over all the columns together finds each combination of values that
+    occurs, with its rows; the per-column counts are then summed from those few combinations
+    (an array column counts once per value it holds, however often it repeats it). A scan per
+    column would read the table as often as it has enum columns.
+    """
+    first = columns[0]
+    table = sql.Identifier(first.schema, first.table)
+    if first.relkind == "r":
         # Inheritance children are listed as columns of their own; do not count them twice.
         table = sql.SQL("ONLY {}").format(table)
-    name = sql.Identifier(column.name)
-    if column.is_array:
-        # An array counts once per value it holds, however often it repeats it.
-        query = sql.SQL(
-            "SELECT e.v::text, count(*) FROM {table} AS t "
-            "CROSS JOIN LATERAL (SELECT DISTINCT u.v FROM unnest(t.{name}) AS u(v)) AS e "
-            "WHERE e.v IS NOT NULL GROUP BY e.v"
-        ).format(table=table, name=name)
-    else:
-        query = sql.SQL(
-            "SELECT {name}::text, count(*) FROM {table} WHERE {name} IS NOT NULL GROUP BY {name}"
-        ).format(table=table, name=name)
+    names = [sql.Identifier(column.name) for column in columns]
+    per_column = []
+    for position, (column, name) in enumerate(zip(columns, names, strict=True)):
+        if column.is_array:
+            branch = sql.SQL(
+                "SELECT {position}, e.v::text, sum(g.n) FROM g "
+                "CROSS JOIN LATERAL (SELECT DISTINCT u.v FROM unnest(g.{name}) AS u(v)) AS e "
+                "WHERE e.v IS NOT NULL GROUP BY e.v"
+            )
+        else:
+            branch = sql.SQL(
+                "SELECT {position}, g.{name}::text, sum(g.n) FROM g "
+                "WHERE g.{name} IS NOT NULL GROUP BY g.{name}"
+            )
+        per_column.append(branch.format(position=sql.Literal(position), name=name))
+    query = sql.SQL(
+        "WITH g AS (SELECT {names}, count(*) AS n FROM {table} GROUP BY {names}) {branches}"
+    ).format(
+        names=sql.SQL(", ").join(names),
+        table=table,
+        branches=sql.SQL(" UNION ALL ").join(per_column),
+    )
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(connection.connection))
-        found = dict(cursor.fetchall())
-    rows = {value: int(found.pop(value, 0)) for value in values}
-    rows.update({value: int(count) for value, count in found.items()})
-    return ColumnCounts(rows, estimated=False)
+        rows = cursor.fetchall()
+    counted: dict[Column, dict[str, int]] = {column: {} for column in columns}
+    for position, value, number in rows:
+        counted[columns[position]][value] = int(number)
+    return counted
 
 
 def estimated_counts(

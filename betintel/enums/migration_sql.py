@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.migrations.operations import RunSQL, SeparateDatabaseAndState
-from pglast import ast, parse_sql
+from pglast import ast, parse_plpgsql, parse_sql
 from pglast.enums import ObjectType
 from pglast.parser import ParseError
 from pglast.visitors import Visitor
@@ -17,6 +17,17 @@ CHANGES_TYPE = "changes_type"
 WRITES_PG_ENUM = "writes_pg_enum"
 COMMENTS_TYPE = "comments_type"
 UNPARSABLE = "unparsable"
+DYNAMIC = "dynamic"
+
+# PL/pgSQL statements that run a string built at run time: EXECUTE, FOR ... IN EXECUTE, and
+# OPEN ... FOR EXECUTE / RETURN QUERY EXECUTE (which hold the string as ``dynquery``).
+_DYNAMIC_STATEMENTS = {"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"}
+_DYNAMIC_QUERY = "dynquery"
+# A PL/pgSQL expression parsed as a whole SQL statement (PostgreSQL's RAW_PARSE_DEFAULT), as
+# opposed to an expression or an assignment.
+_STATEMENT_PARSE_MODE = 0
+# Function languages whose body is no code to read (an object file and a symbol).
+_LINKED_LANGUAGES = {"c", "internal"}
 
 
 @dataclass(frozen=True)
@@ -64,12 +75,78 @@ def findings(sql: str, managed: set[str], has_params: bool = False) -> list[Find
     found = []
     for raw in statements:
         end = raw.stmt_location + raw.stmt_len if raw.stmt_len else len(sql)
-        text = " ".join(sql[raw.stmt_location : end].split())[:200]
+        source = sql[raw.stmt_location : end]
+        text = " ".join(source.split())[:200]
         for node in _Nodes.of(raw.stmt):
             result = _judge(node, managed)
             if result is not None:
                 found.append(Finding(result[0], result[1], text))
+        for kind, what in _code_findings(raw.stmt, source, managed):
+            found.append(Finding(kind, what, text))
     return found
+
+
+def _code_findings(statement, source: str, managed: set[str]) -> list[tuple[str, str]]:
+    """What the procedural code of a ``DO`` block or a function body does to enum types.
+
+    Its plain statements are judged like any other; statements it builds at run time
+    (``EXECUTE``) cannot be, so they are a finding of their own.
+    """
+    if isinstance(statement, ast.DoStmt):
+        options, where, language = statement.args, "in a DO block", "plpgsql"
+    elif isinstance(statement, ast.CreateFunctionStmt):
+        kind = "procedure" if statement.is_procedure else "function"
+        options, language = statement.options, "sql"
+        where = f"in the body of {kind} {'.'.join(n.sval for n in statement.funcname)}"
+    else:
+        return []
+    body = None
+    for option in options or ():
+        if option.defname == "language":
+            language = option.arg.sval.lower()
+        elif option.defname == "as":
+            body = option.arg
+    if body is None or language in _LINKED_LANGUAGES:
+        return []  # no body (BEGIN ATOMIC is parsed with the statement), or compiled code
+    if language == "sql":
+        texts = [item.sval for item in body] if isinstance(body, tuple | list) else [body.sval]
+        return [
+            (finding.kind, f"{finding.what} {where}")
+            for text in texts
+            for finding in findings(text, managed)
+        ]
+    if language != "plpgsql":
+        return [(DYNAMIC, f"runs {language} code {where}, whose effect cannot be verified")]
+    try:
+        tree = parse_plpgsql(source)
+    except ParseError as error:
+        return [(UNPARSABLE, f"cannot be parsed ({error})")]
+    found, dynamic = [], False
+    for key, value in _plpgsql_nodes(tree):
+        if key in _DYNAMIC_STATEMENTS or (isinstance(value, dict) and _DYNAMIC_QUERY in value):
+            dynamic = True
+        elif key == "PLpgSQL_expr" and value.get("parseMode", 0) == _STATEMENT_PARSE_MODE:
+            found += [
+                (finding.kind, f"{finding.what} {where}")
+                for finding in findings(value["query"], managed)
+            ]
+    if dynamic:
+        found.append(
+            (DYNAMIC, f"builds statements at run time (EXECUTE) {where}, whose effect cannot "
+             "be verified")
+        )
+    return found
+
+
+def _plpgsql_nodes(tree) -> Iterator[tuple[str, object]]:
+    """``(node type, node)`` for every node of a PL/pgSQL parse tree (``parse_plpgsql``)."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from _plpgsql_nodes(item)
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            yield key, value
+            yield from _plpgsql_nodes(value)
 
 
 class _Nodes(Visitor):
