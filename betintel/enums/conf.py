@@ -5,14 +5,36 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 
 def feature_flags() -> frozenset[str]:
-    """Feature flags switched on (``FEATURE_FLAGS``); flagged members need theirs on for writes."""
-    flags = getattr(settings, "FEATURE_FLAGS", ())
+    """Feature flags switched on; flagged members need theirs on for writes.
+
+    ``ENUM_FEATURE_FLAGS_SOURCE`` (default None) names a callable of the project's own flag
+    system, by dotted path: called with no arguments on every read, it returns the names of the
+    flags that are on. Unset, the flags are ``FEATURE_FLAGS`` (a list, or a comma-separated
+    string).
+    """
+    source = getattr(settings, "ENUM_FEATURE_FLAGS_SOURCE", None)
+    flags = _flag_source(source)() if source else getattr(settings, "FEATURE_FLAGS", ())
     if isinstance(flags, str):
         flags = flags.split(",")
     return frozenset(flag.strip() for flag in flags if flag and flag.strip())
+
+
+def _flag_source(source):
+    if callable(source):
+        return source
+    try:
+        return import_string(source)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"ENUM_FEATURE_FLAGS_SOURCE={source!r} cannot be imported ({exc}). Name a callable "
+            "by its dotted path, e.g. 'myproject.flags.enabled_flags', that returns the names "
+            "of the flags that are on."
+        ) from exc
 
 
 def lock_timeout() -> str:
