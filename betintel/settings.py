@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -12,9 +13,6 @@ env = environ.Env(
     DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]"]),
     FEATURE_FLAGS=(list, []),
-    ENUM_LOCK_TIMEOUT=(str, "2s"),
-    ENUM_LOCK_RETRIES=(int, 5),
-    ENUM_EXACT_COUNT_LIMIT=(int, 1_000_000),
 )
 
 # Production is the default: development mode is asked for with DEBUG=1.
@@ -28,11 +26,18 @@ ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 # Flags named here switch on `flagged(...)` enum members for new writes.
 FEATURE_FLAGS = [flag.strip() for flag in env("FEATURE_FLAGS") if flag.strip()]
-# Budget for each statement of an enum migration that needs a table lock.
-ENUM_LOCK_TIMEOUT = env("ENUM_LOCK_TIMEOUT")
-ENUM_LOCK_RETRIES = env("ENUM_LOCK_RETRIES")
-# Above this many rows per table, enum_status and the admin show planner estimates, not counts.
-ENUM_EXACT_COUNT_LIMIT = env("ENUM_EXACT_COUNT_LIMIT")
+# The enum engine's settings, from the environment when set there, as raw strings: the engine
+# has their defaults and parses them (betintel.enums.conf; the README lists them).
+ENUM_SETTINGS = (
+    "ENUM_LOCK_TIMEOUT",
+    "ENUM_LOCK_RETRIES",
+    "ENUM_SWAP",
+    "ENUM_ONLINE_MIN_ROWS",
+    "ENUM_BACKFILL_BATCH",
+    "ENUM_EXACT_COUNT_LIMIT",
+    "ENUM_FEATURE_FLAGS_SOURCE",
+)
+globals().update({name: os.environ[name] for name in ENUM_SETTINGS if name in os.environ})
 # Key of the audit log's hash chain; never stored in the database. Empty: derived from
 # SECRET_KEY (set a key of its own in production, so SECRET_KEY can be rotated).
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
