@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -25,17 +26,18 @@ ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 # Flags named here switch on `flagged(...)` enum members for new writes.
 FEATURE_FLAGS = [flag.strip() for flag in env("FEATURE_FLAGS") if flag.strip()]
-# Enum engine settings, kept as raw strings: betintel.enums.conf parses them, and a value it
-# cannot parse is a system check error naming it rather than a crash on import.
-# Budget for each statement of an enum migration that needs a lock (2s; 1.5s, 500ms, 1min, ...).
-ENUM_LOCK_TIMEOUT = env.str("ENUM_LOCK_TIMEOUT", default="2s")
-ENUM_LOCK_RETRIES = env.str("ENUM_LOCK_RETRIES", default="5")
-# Above this many rows per table, enum_status and the admin show planner estimates, not counts.
-ENUM_EXACT_COUNT_LIMIT = env.str("ENUM_EXACT_COUNT_LIMIT", default="1000000")
-# How a type swap runs (auto, online, blocking), and the online swap's threshold and batch.
-ENUM_SWAP = env.str("ENUM_SWAP", default="auto")
-ENUM_ONLINE_MIN_ROWS = env.str("ENUM_ONLINE_MIN_ROWS", default="100000")
-ENUM_BACKFILL_BATCH = env.str("ENUM_BACKFILL_BATCH", default="10000")
+# The enum engine's settings, from the environment when set there, as raw strings: the engine
+# has their defaults and parses them (betintel.enums.conf; the README lists them).
+ENUM_SETTINGS = (
+    "ENUM_LOCK_TIMEOUT",
+    "ENUM_LOCK_RETRIES",
+    "ENUM_SWAP",
+    "ENUM_ONLINE_MIN_ROWS",
+    "ENUM_BACKFILL_BATCH",
+    "ENUM_EXACT_COUNT_LIMIT",
+    "ENUM_FEATURE_FLAGS_SOURCE",
+)
+globals().update({name: os.environ[name] for name in ENUM_SETTINGS if name in os.environ})
 # Key of the audit log's hash chain; never stored in the database. Empty: derived from
 # SECRET_KEY (set a key of its own in production, so SECRET_KEY can be rotated).
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")

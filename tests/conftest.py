@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -11,6 +12,7 @@ from psycopg import sql
 from tests.chromium import ChromiumUnavailable, ensure_chromium
 from tests.helpers import unique_name
 from tests.processes import second_session
+from tests.wheel import build_engine_wheel
 
 
 @receiver(connection_created, dispatch_uid="tests.allow_audit_truncate")
@@ -33,6 +35,12 @@ def chromium_executable() -> str:
         return ensure_chromium()
     except ChromiumUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def engine_wheel(tmp_path_factory) -> Path:
+    """The engine's wheel, built once per run from this working copy."""
+    return build_engine_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import path, reverse
 
 from audit.models import AuditAction, AuditLog
+from betintel.enums.admin import EnumStatus, EnumStatusAdmin
 from bets.models import Bet, BetType
 
-STATUS_URL = "/admin/enums/status/"
+STATUS_URL = "/admin/enums/enumstatus/"
 BETS_URL = "/admin/bets/bet/"
 AUDIT_URL = "/admin/audit/auditlog/"
 
@@ -81,6 +84,61 @@ def test_admin_index__staff__links_to_enum_status(client, staff):
 
     assert response.status_code == 200
     assert f'href="{STATUS_URL}"' in response.content.decode()
+
+
+def test_enum_status_url__named_in_the_admin_namespace():
+    assert reverse("admin:enums_enumstatus_changelist") == STATUS_URL
+
+
+@pytest.mark.django_db
+def test_admin_index__staff_without_permissions__still_links_to_enum_status(
+    client, django_user_model
+):
+    client.force_login(django_user_model.objects.create_user("bare", is_staff=True))
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert f'href="{STATUS_URL}"' in page
+    assert 'href="/admin/bets/bet/"' not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["add/", "1/change/", "1/delete/", "1/history/"])
+def test_enum_status__object_pages__none_exist(client, superuser, action):
+    client.force_login(superuser)
+
+    response = client.get(f"{STATUS_URL}{action}")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_enum_status__no_content_type_or_permission_made_for_the_page():
+    assert not ContentType.objects.filter(app_label="enums").exists()
+    assert not Permission.objects.filter(content_type__app_label="enums").exists()
+
+
+#: A project's own admin site, beside the default one (see ``backoffice_urls``).
+backoffice = AdminSite(name="backoffice")
+backoffice.register(EnumStatus, EnumStatusAdmin)
+urlpatterns = [path("backoffice/", backoffice.urls)]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_enum_status__registered_on_a_projects_own_site__served_there(client, staff):
+    client.force_login(staff)
+
+    index = client.get("/backoffice/").content.decode()
+    response = client.get("/backoffice/enums/enumstatus/")
+
+    page = response.content.decode()
+    assert 'href="/backoffice/enums/enumstatus/"' in index
+    assert reverse("backoffice:enums_enumstatus_changelist") == "/backoffice/enums/enumstatus/"
+    assert response.status_code == 200
+    assert 'href="/backoffice/">Home</a>' in page
+    assert 'href="/backoffice/enums/">Enum types</a>' in page
+    assert 'id="type-bet_type_enum"' in page
 
 
 @pytest.mark.django_db

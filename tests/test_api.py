@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import modify_settings
+from django.urls import reverse
 
 from bets.models import BetType
 
@@ -13,6 +14,10 @@ URL = "/api/enums/"
 @pytest.fixture
 def staff(django_user_model):
     return django_user_model.objects.create_user("operator", password="pw", is_staff=True)
+
+
+def test_api_url__named_in_the_engines_namespace():
+    assert reverse("enums:api") == URL
 
 
 def values(payload: dict, type_name: str) -> dict[str, dict]:

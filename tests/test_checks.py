@@ -137,10 +137,41 @@ def sqlite_alias():
     del connections["sqlite_for_check"]
 
 
-def test_e010__database_not_postgresql(sqlite_alias):
+def test_e010__database_not_postgresql__names_the_enum_models_migrating_there(sqlite_alias):
     messages = enum_checks.check_database_vendor(databases=["default", sqlite_alias])
     (message,) = messages
     assert message.id == "enums.E010" and "sqlite" in message.msg
+    assert message.obj == sqlite_alias and "bets.Bet" in message.msg
+    assert "DATABASE_URL" not in message.hint and "embedded" not in message.hint
+
+
+class OnlyDefault:
+    """A project's router: every model migrates to ``default`` alone."""
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == "default"
+
+
+class EnumappAnywhere(OnlyDefault):
+    """``enumapp`` may migrate to any database; the rest to ``default`` alone."""
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return True if app_label == "enumapp" else super().allow_migrate(db, app_label)
+
+
+def test_e010__secondary_sqlite_no_enum_model_migrates_there__accepted(sqlite_alias, settings):
+    settings.DATABASE_ROUTERS = [f"{__name__}.OnlyDefault"]
+
+    assert enum_checks.check_database_vendor(databases=["default", sqlite_alias]) == []
+
+
+def test_e010__router_sends_some_enum_models_there__only_those_named(sqlite_alias, settings):
+    settings.DATABASE_ROUTERS = [f"{__name__}.EnumappAnywhere"]
+
+    (message,) = enum_checks.check_database_vendor(databases=["default", sqlite_alias])
+
+    assert message.id == "enums.E010" and "enumapp." in message.msg
+    assert "bets.Bet" not in message.msg
 
 
 def test_e010__postgresql__accepted():

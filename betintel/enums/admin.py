@@ -1,9 +1,11 @@
-"""Admin support: rows per enum value as a table and a bar chart, and counts that stay fast.
+"""Admin support: the "Enum status" page, rows per enum value as a table and a bar chart, and
+counts that stay fast.
 
-The engine registers no model here. Every ``list_filter`` on an ``EnumField`` uses
-``EnumFieldListFilter``; domain apps opt in with ``EnumAdminMixin`` (stored values the code does
-not know shown marked) and ``EnumCountsMixin`` on their own ``ModelAdmin``; big tables are
-never counted in full on a page load.
+The engine registers one entry, "Enum status", on the project's admin site: installing the app
+is enough for the admin index to link to the report, with the project's ``urls.py`` untouched.
+Every ``list_filter`` on an ``EnumField`` uses ``EnumFieldListFilter``; domain apps opt in with
+``EnumAdminMixin`` (stored values the code does not know shown marked) and ``EnumCountsMixin``
+on their own ``ModelAdmin``; big tables are never counted in full on a page load.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.apps import apps
+from django.apps.registry import Apps
+from django.contrib import admin
 from django.contrib.admin import ChoicesFieldListFilter, FieldListFilter, ShowFacets
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from . import conf, introspection
-from .counts import planner_rows
+from .counts import AUTO, MODES, planner_rows
 from .fields import EnumField
-from .report import ValueReport, field_report
+from .report import ValueReport, build_report, field_report
 from .validation import unknown_label
 
 # Geometry of the server-rendered SVG chart, in its own user units (it scales to the page).
@@ -212,3 +220,73 @@ class EnumCountsMixin(EnumAdminMixin):
             "enum_exact_count_limit": f"{conf.exact_count_limit():,}",
         }
         return super().changelist_view(request, extra_context=context)
+
+
+class EnumStatus(models.Model):
+    """The admin's "Enum status" entry: a name for the admin index to list, never a table.
+
+    The admin lists and routes registered models only, so the report page is one. It lives in a
+    registry of its own, not the project's: no migration, content type or permission is ever
+    made for it, and no query touches it.
+    """
+
+    class Meta:
+        apps = Apps(installed_apps=())
+        app_label = "enums"
+        managed = False
+        verbose_name = verbose_name_plural = "Enum status"
+
+
+class EnumStatusAdmin(admin.ModelAdmin):
+    """The ``enum_status`` report as an admin page, for every active staff user.
+
+    Its one URL is the change list's (``admin:enums_enumstatus_changelist``), under whichever
+    admin site it is registered with; the engine registers it with the project's default site.
+    """
+
+    def get_urls(self) -> list:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
+
+    # The site's admin_view already admits active staff users only; the report reads no
+    # model's rows, so it asks for no permission beyond that.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        counts = request.GET.get("counts", AUTO)
+        if counts not in MODES:
+            counts = AUTO
+        report = build_report(DEFAULT_DB_ALIAS, counts)
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enum status",
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "app_verbose_name": apps.get_app_config(self.opts.app_label).verbose_name,
+            "report": report,
+            "counts": counts,
+            "count_modes": MODES,
+            "exact_count_limit": f"{conf.exact_count_limit():,}",
+            "feature_flags": sorted(report.feature_flags),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/enums/status.html", context)
+
+
+# Only where the project has an admin: other modules import the mixins above without one.
+if apps.is_installed("django.contrib.admin"):
+    admin.site.register(EnumStatus, EnumStatusAdmin)

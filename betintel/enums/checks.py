@@ -13,7 +13,7 @@ stable:
 - ``enums.E007`` ``deprecated(replacement=…)`` names no member of the class.
 - ``enums.E008`` ``deprecated(replacement=…)`` names a member that is itself deprecated.
 - ``enums.E009`` ``flagged(flag=…)`` with an empty flag name.
-- ``enums.E010`` a database is not PostgreSQL.
+- ``enums.E010`` a database that models with enum fields migrate to is not PostgreSQL.
 - ``enums.E011`` a migration's ``RunSQL`` alters, drops, renames or moves a managed enum type.
 - ``enums.E012`` a migration's ``RunSQL`` writes the catalog ``pg_enum``.
 - ``enums.E013`` an ``exhaustive(...)`` mapping misses non-deprecated members.
@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 
 from django.apps import apps
 from django.core import checks
-from django.db import connections
+from django.db import connections, router
 
 from . import conf, migration_sql
 from .exhaustive import registry as exhaustive_registry
@@ -257,17 +257,27 @@ def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 @checks.register(checks.Tags.database, checks.Tags.compatibility)
 @never_raises
 def check_database_vendor(databases=None, **kwargs) -> list[checks.CheckMessage]:
-    """enums.E010: enum fields need PostgreSQL (no connection is opened to find out)."""
+    """enums.E010: a database that models with enum fields migrate to is not PostgreSQL.
+
+    Other databases of the project (a SQLite cache, a MySQL legacy store) may be anything: the
+    routers' ``allow_migrate`` decides which models each holds. No connection is opened.
+    """
+    enum_models = {model for model, _field, _enum in model_enum_fields(apps.get_models())}
     errors = []
     for alias in databases if databases is not None else list(connections):
         connection = connections[alias]
-        if connection.vendor != "postgresql":
+        if connection.vendor == "postgresql":
+            continue
+        routed = sorted(
+            model._meta.label for model in enum_models if router.allow_migrate_model(alias, model)
+        )
+        if routed:
             errors.append(
                 checks.Error(
-                    f"Database {alias!r} is {connection.vendor}; native enum types need "
-                    "PostgreSQL.",
-                    hint="Point DATABASE_URL at a PostgreSQL 13+ server, or unset it to use "
-                    "the embedded one.",
+                    f"Database {alias!r} is {connection.vendor}, and models with enum fields "
+                    f"migrate to it ({', '.join(routed)}); native enum types need PostgreSQL.",
+                    hint=f"Point DATABASES[{alias!r}] at a PostgreSQL 13+ server, or keep "
+                    "these models off it with a database router (allow_migrate).",
                     obj=alias,
                     id="enums.E010",
                 )

@@ -2,7 +2,7 @@
 
 Settings may arrive as raw strings from the environment, so each accessor parses its own; a
 value that cannot be parsed raises ``SettingError`` naming the setting. The system check
-``enums.E014``/``E015`` (``checks.check_settings``) reports the same problems before anything
+``enums.E015``/``E016`` (``checks.check_settings``) reports the same problems before anything
 runs.
 """
 
@@ -12,6 +12,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 #: PostgreSQL's time units, in milliseconds (the unit of ``lock_timeout``).
 _TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0,
@@ -31,11 +32,31 @@ class UnboundedWait(SettingError):
 
 
 def feature_flags() -> frozenset[str]:
-    """Feature flags switched on (``FEATURE_FLAGS``); flagged members need theirs on for writes."""
-    flags = getattr(settings, "FEATURE_FLAGS", ())
+    """Feature flags switched on; flagged members need theirs on for writes.
+
+    ``ENUM_FEATURE_FLAGS_SOURCE`` (default None) names a callable of the project's own flag
+    system, by dotted path: called with no arguments on every read, it returns the names of the
+    flags that are on. Unset, the flags are ``FEATURE_FLAGS`` (a list, or a comma-separated
+    string).
+    """
+    source = getattr(settings, "ENUM_FEATURE_FLAGS_SOURCE", None)
+    flags = _flag_source(source)() if source else getattr(settings, "FEATURE_FLAGS", ())
     if isinstance(flags, str):
         flags = flags.split(",")
     return frozenset(flag.strip() for flag in flags if flag and flag.strip())
+
+
+def _flag_source(source):
+    if callable(source):
+        return source
+    try:
+        return import_string(source)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"ENUM_FEATURE_FLAGS_SOURCE={source!r} cannot be imported ({exc}). Name a callable "
+            "by its dotted path, e.g. 'myproject.flags.enabled_flags', that returns the names "
+            "of the flags that are on."
+        ) from exc
 
 
 def parse_duration_ms(name: str, value: object) -> int:

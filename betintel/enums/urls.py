@@ -1,17 +1,17 @@
-"""URLs of the enum engine: ``api/enums/`` and the admin's "Enum status" page."""
+"""URLs of the enum engine: ``api/enums/`` (``enums:api``).
+
+A project that wants the API includes them: ``path("", include("betintel.enums.urls"))``. The
+admin's "Enum status" page needs no URL of the project's: it comes with ``admin.site.urls``.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.urls import path
 
 from . import views
 
-urlpatterns = [
-    path("api/enums/", views.enums_api, name="enums-api"),
-]
+app_name = "enums"
 
-#: Mount before ``admin.site.urls``, under the admin's prefix.
-admin_urlpatterns = [
-    path("enums/status/", admin.site.admin_view(views.enum_status), name="enum-status"),
+urlpatterns = [
+    path("api/enums/", views.enums_api, name="api"),
 ]

@@ -1,35 +1,13 @@
-"""Web views of the enum engine: the admin's "Enum status" page and ``GET /api/enums/``."""
+"""Web views of the enum engine: ``GET /api/enums/`` (the "Enum status" page is in ``admin``)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db import DEFAULT_DB_ALIAS
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from . import conf
-from .counts import AUTO, MODES
-from .report import CodeType, build_report, code_types
-
-
-def enum_status(request: HttpRequest) -> HttpResponse:
-    """The ``enum_status`` report as an admin page; wrap it in ``admin.site.admin_view``."""
-    counts = request.GET.get("counts", AUTO)
-    if counts not in MODES:
-        counts = AUTO
-    report = build_report(DEFAULT_DB_ALIAS, counts)
-    context = {
-        **admin.site.each_context(request),
-        "title": "Enum status",
-        "report": report,
-        "counts": counts,
-        "count_modes": MODES,
-        "exact_count_limit": f"{conf.exact_count_limit():,}",
-        "feature_flags": sorted(report.feature_flags),
-    }
-    return TemplateResponse(request, "admin/enums/status.html", context)
+from .report import CodeType, code_types
 
 
 @require_safe

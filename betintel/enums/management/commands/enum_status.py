@@ -59,7 +59,7 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(
                 f"Could not read the enum types of database {alias!r}: {exc}".rstrip()
-                + " Check that the server is running and DATABASE_URL points at it."
+                + f" Check that the server is running and DATABASES[{alias!r}] points at it."
             ) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
