@@ -15,6 +15,9 @@ env = environ.Env(
     ENUM_LOCK_TIMEOUT=(str, "2s"),
     ENUM_LOCK_RETRIES=(int, 5),
     ENUM_EXACT_COUNT_LIMIT=(int, 1_000_000),
+    ENUM_SWAP=(str, "auto"),
+    ENUM_ONLINE_MIN_ROWS=(int, 100_000),
+    ENUM_BACKFILL_BATCH=(int, 10_000),
 )
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY-in-production")
@@ -28,6 +31,10 @@ ENUM_LOCK_TIMEOUT = env("ENUM_LOCK_TIMEOUT")
 ENUM_LOCK_RETRIES = env("ENUM_LOCK_RETRIES")
 # Above this many rows per table, enum_status and the admin show planner estimates, not counts.
 ENUM_EXACT_COUNT_LIMIT = env("ENUM_EXACT_COUNT_LIMIT")
+# Type swaps: online beside live traffic for big tables in non-atomic migrations (SPEC §4a).
+ENUM_SWAP = env("ENUM_SWAP")
+ENUM_ONLINE_MIN_ROWS = env("ENUM_ONLINE_MIN_ROWS")
+ENUM_BACKFILL_BATCH = env("ENUM_BACKFILL_BATCH")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

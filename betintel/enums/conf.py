@@ -33,3 +33,21 @@ def lock_retries() -> int:
 def exact_count_limit() -> int:
     """Tables estimated above this many rows get planner estimates, not counts (1,000,000)."""
     return max(0, int(getattr(settings, "ENUM_EXACT_COUNT_LIMIT", 1_000_000)))
+
+
+def swap_mode() -> str:
+    """How a type swap runs (``ENUM_SWAP``): ``auto`` (default), ``online`` or ``blocking``."""
+    value = str(getattr(settings, "ENUM_SWAP", "auto")).strip().lower()
+    if value not in {"auto", "online", "blocking"}:
+        raise ValueError(f"ENUM_SWAP={value!r} is not one of auto, online, blocking.")
+    return value
+
+
+def online_min_rows() -> int:
+    """Under ``auto``, a swap runs online above this many rows in a table (100,000)."""
+    return max(0, int(getattr(settings, "ENUM_ONLINE_MIN_ROWS", 100_000)))
+
+
+def backfill_batch() -> int:
+    """Rows copied per short transaction by the online swap's backfill (``ENUM_BACKFILL_BATCH``)."""
+    return max(1, int(getattr(settings, "ENUM_BACKFILL_BATCH", 10_000)))

@@ -19,6 +19,9 @@ involved is locked under the lock budget (``locks.py``). The swap refuses, befor
 anything, when rows hold the value and no replacement is given, when a replacement is not a
 value of the type, and when an object it cannot rebuild (a view, a domain, a function) uses
 the type.
+
+Big tables in non-atomic migrations are swapped online instead (``online.py``; ``online.choose``
+decides, from ``ENUM_SWAP``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from psycopg import sql
 
-from . import introspection, locks
+from . import introspection, locks, online
 from . import sql as enum_sql
 from .dependencies import (
     Column,
@@ -165,15 +168,20 @@ def remove_value(
         )
     plan = _plan(connection, existing, value, replacement, dependents)
     purpose = f"removing {value!r} from enum type {type_name}"
+    online_plan = online.choose(schema_editor, plan, dependents)
+    if replacement is None and not schema_editor.collect_sql:
+        _refuse_if_rows_hold(connection, plan, advice)
+    if online_plan is not None:
+        online.remove_value(schema_editor, online_plan)
+        return True
     if schema_editor.collect_sql:
         locks.lock_tables(schema_editor, plan.locked_tables, purpose)
         _execute(schema_editor, plan)
         return True
-    if replacement is None:
-        _refuse_if_rows_hold(connection, plan, advice)
     _log_plan(plan)
     with transaction.atomic(using=connection.alias):
         restore_timeout = locks.keep_lock_timeout(connection)
+        online.abandon(schema_editor, type_name)  # an unfinished online swap, then blocking
         locks.lock_tables(schema_editor, plan.locked_tables, purpose)
         _execute(schema_editor, plan)
         restore_timeout()
