@@ -14,6 +14,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.state import ProjectState
 from django.test.utils import CaptureQueriesContext
+from psycopg import sql
 
 from betintel.enums import online, report
 from betintel.enums.errors import RefusedChange
@@ -233,12 +234,16 @@ def test_online__value_written_by_raw_sql_during_the_swap__mapped(scratch_types)
             swap.run(until="shadow")
             # A writer in another session, between the steps: the removed value, by raw SQL.
             with psycopg.connect(**_dsn(), autocommit=True) as writer:
-                writer.execute(f'INSERT INTO "{table}" VALUES (7, %s, %s)', ["c", ["c", "a"]])
+                name = sql.Identifier(table)
+                writer.execute(sql.SQL("INSERT INTO {} VALUES (7, %s, %s)").format(name),
+                               ["c", ["c", "a"]])
                 swap.backfill()
-                writer.execute(f'UPDATE "{table}" SET kind = %s WHERE id = 1', ["c"])
+                writer.execute(sql.SQL("UPDATE {} SET kind = %s WHERE id = 1").format(name),
+                               ["c"])
                 swap.indexes()
                 swap.constraints()
-                writer.execute(f'INSERT INTO "{table}" VALUES (8, %s, NULL)', ["c"])
+                writer.execute(sql.SQL("INSERT INTO {} VALUES (8, %s, NULL)").format(name),
+                               ["c"])
             swap.switch()
     finally:
         guard.close()
@@ -295,6 +300,31 @@ def test_online__left_half_done__status_warns_and_next_migrate_finishes(scratch_
     assert _leftovers() == []
 
 
+def test_blocking_after_an_unfinished_online_swap__leftovers_dropped_then_swapped(
+    scratch_types, settings
+):
+    kind, table = scratch_types("kind"), scratch_types("abandoned")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} NOT NULL CHECK (kind <> 'b'))",
+            table, kind)
+    run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
+    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 5) n", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            online.OnlineSwap(editor, online_plan, guard).run(until="constraints")
+    finally:
+        guard.close()
+    assert _leftovers() != []
+    settings.ENUM_SWAP = "blocking"
+    queries = _remove(kind, "c", "a", atomic=True)
+    assert any('ALTER COLUMN "kind" TYPE' in query for query in queries)
+    assert _count(table, "kind") == {"a": 5}
+    assert _leftovers() == []
+
+
 def test_online__invalid_index_left_by_a_failed_build__dropped_and_built_again(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("invalid")
     _create_type(kind, ["a", "b", "c"], {"c": "a"})
@@ -312,8 +342,8 @@ def test_online__invalid_index_left_by_a_failed_build__dropped_and_built_again(s
             # A unique build that fails leaves an invalid index behind, as an interrupted one.
             run_sql("UPDATE {} SET id = 0 WHERE id = 3", table)
             with pytest.raises(IntegrityError):
-                run_sql(f'CREATE UNIQUE INDEX CONCURRENTLY "{index.copy}" ON {{}} '
-                        f'("{online_plan.tables[0].columns[0].shadow}")', table)
+                run_sql("CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})", index.copy, table,
+                        online_plan.tables[0].columns[0].shadow)
             assert run_sql("SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass",
                            params=[index.copy]) == [(False,)]
             run_sql("UPDATE {} SET id = 3 WHERE id = 0", table)

@@ -481,12 +481,9 @@ class Guard:
         self._transaction = transaction.atomic(using=self.alias)
         self._transaction.__enter__()
         purpose = f"holding enum type {self.type_name} during its online swap"
-        comment = self.comment()
-        locks.run_locked(self.editor, enum_sql.comment_on_type(self.type_name, comment),
+        # The comment changes only through migrations, which migrate runs one at a time.
+        locks.run_locked(self.editor, enum_sql.comment_on_type(self.type_name, self.comment()),
                          purpose, type_name=self.type_name)
-        if self.comment() != comment:  # changed between our read and our lock: keep theirs
-            enum_sql.execute(self.editor, enum_sql.comment_on_type(self.type_name,
-                                                                   self.comment()))
 
     def comment(self) -> str | None:
         existing = introspection.enum_type(self.connection, self.type_name)
@@ -516,11 +513,30 @@ def remove_value(schema_editor, online: OnlinePlan) -> None:
     guard = Guard(schema_editor.connection, online.type_name)
     try:
         guard.hold()
-        swap = OnlineSwap(schema_editor, online, guard)
+        # Planned again now that the type is held: a value added before is in the new type.
+        swap = OnlineSwap(schema_editor, plan_held(schema_editor.connection, online), guard)
         swap.run()
     finally:
         guard.close()
     swap.analyze()
+
+
+def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
+    """``online`` planned again from the catalog (call it while the type is held)."""
+    from .dependencies import type_dependents
+    from .swap import _plan
+
+    existing = introspection.enum_type(connection, online.type_name)
+    dependents = type_dependents(connection, online.type_name)
+    fresh = plan(connection, _plan(connection, existing, online.value, online.replacement,
+                                   dependents), dependents)
+    if dependents.blockers or fresh.reasons:
+        raise RefusedChange(
+            f"Enum type {online.type_name} changed while its online swap was being planned "
+            f"({'; '.join(dependents.blockers + fresh.reasons)}), so the swap did not start. "
+            "Nothing was changed. Run migrate again."
+        )
+    return fresh
 
 
 class OnlineSwap:
@@ -1006,7 +1022,7 @@ def abandon(schema_editor, type_name: str) -> bool:
             "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_type t ON t.oid = a.atttypid OR t.typarray = a.atttypid "
             "WHERE t.typname = %s AND t.typnamespace = current_schema()::regnamespace "
-            "AND NOT a.attisdropped AND a.attnum > 0",
+            "AND NOT a.attisdropped AND a.attnum > 0 AND c.relkind IN ('r', 'p')",
             [new],
         )
         tables = [locks.Table(*row) for row in cursor.fetchall()]
@@ -1023,8 +1039,9 @@ def abandon(schema_editor, type_name: str) -> bool:
                 "AND t.typnamespace = current_schema()::regnamespace AND NOT a.attisdropped",
                 [table.oid, new])
             shadows = [row[0] for row in cursor.fetchall()]
-        statements.append(enum_sql.alter_table(table.identifier, [
-            sql.SQL("DROP COLUMN {}").format(enum_sql.identifier(name)) for name in shadows]))
+        if shadows:
+            statements.append(enum_sql.alter_table(table.identifier, [
+                sql.SQL("DROP COLUMN {}").format(enum_sql.identifier(name)) for name in shadows]))
         statements.append(sql.SQL("DROP FUNCTION IF EXISTS {}()").format(
             enum_sql.table_name(schema, function_name(existing.oid, table.oid))))
         for statement in statements:
