@@ -375,6 +375,9 @@ def test_online__atomic_migration__refused_before_anything_changes(scratch_types
         ("CREATE TABLE {} (id int, kind {})", "no primary key"),
         ("CREATE TABLE {} (id int, kind {}) PARTITION BY RANGE (id)", "is partitioned"),
         ("CREATE TABLE {} (id int, kind {} PRIMARY KEY)", "primary key"),
+        ("CREATE TABLE {} (id int PRIMARY KEY, kind {}); CREATE TRIGGER append_only BEFORE "
+         "UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+         "trigger append_only on"),
     ],
 )
 def test_online__what_it_cannot_carry__refused_under_online_blocking_under_auto(
@@ -382,7 +385,7 @@ def test_online__what_it_cannot_carry__refused_under_online_blocking_under_auto(
 ):
     kind, table = scratch_types("kind"), scratch_types("cannot")
     _create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql(setup, table, kind)
+    run_sql(setup, table, kind, table)
     if "PARTITION" in setup:
         run_sql("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (0) TO (100)",
                 f"{table}_p", table)
@@ -510,3 +513,27 @@ def test_enum_status_command__swap_under_way__warning_names_type_and_step(scratc
     assert kind in out and "online" in out and "indexes" in out
     _remove(kind, "c", "a")
     assert _leftovers() == []
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
+    scratch_types, capsys, shown
+):
+    kind, table = scratch_types("kind"), scratch_types("progress")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 7) n", table)
+    run_sql("ANALYZE {}", table)
+    logger = logging.getLogger("betintel.enums.swap")
+    handler, saved = logging.NullHandler(), logger.level
+    if shown:  # what migrate does at verbosity 1 or more
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        _remove(kind, "c", "a")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    err = capsys.readouterr().err
+    assert (f"public.{table}" in err and "100%" in err and "rows/s" in err) is shown
+    assert _count(table, "kind") == {"a": 7}

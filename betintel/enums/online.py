@@ -12,7 +12,9 @@ rows. Rows are the planner's estimate; for a table never analysed, they are coun
 path cannot carry (``cannot_carry``: a partitioned or inheriting table, a table without a
 primary key or unique not-null key, a key or exclusion constraint using an enum column, a
 foreign key between columns of the type, a deferrable unique constraint on one, a user trigger
-that would run after ours, extended statistics or column privileges on one) makes ``auto``
+or rule acting on UPDATE (the backfill updates every row, which must fire nothing else) or a
+BEFORE INSERT trigger that would run after ours, extended statistics or column privileges on an
+enum column) makes ``auto``
 fall back to the blocking swap, saying why in the plan output, and ``online`` refuse.
 
 Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``indexes``,
@@ -69,7 +71,13 @@ State: the new type's comment holds ``{"betintel": {"online_swap": {"type", "val
 ``"done"``). ``under_way`` finds every swap in progress from it (``enum_status`` warns), and a
 later ``migrate`` resumes: every step checks the catalog and does only what is missing. A
 blocking swap or an atomic migration meeting a swap under way first drops what it left
-(``abandon``). After success nothing named ``betintel_`` remains.
+(``abandon``).
+
+After success nothing named ``betintel_`` remains, with one exception PostgreSQL imposes: it
+names an index's own columns (``pg_attribute`` rows of the index relation) after the table's
+columns when the index is built and never renames them, so a rebuilt index's column keeps the
+shadow column's name there; ``pg_get_indexdef``, ``pg_dump`` and every query see the real
+name. Look for leftover columns among tables' columns (``relkind`` ``r``/``p``).
 
 Interrupted anywhere, every table stays readable and writable with all its rows: the old
 columns stay the real ones until the switch commits. After the ``constraints`` step, a write
@@ -285,12 +293,18 @@ WHERE con.conrelid = %(table)s AND con.contype = 'c' AND left(con.conname, 9) <>
 ORDER BY con.conname
 """
 
-# BEFORE ROW triggers on INSERT or UPDATE (tgtype bits: ROW 1, BEFORE 2, INSERT 4, UPDATE 16).
-_LATER_TRIGGERS_SQL = """
-SELECT tgname FROM pg_trigger
+# User triggers the online swap cannot live with: any on UPDATE (the backfill updates every row,
+# which must change nothing else and be refused by nothing), and BEFORE ROW ones on INSERT that
+# run after the copy's (they could change a column after it was copied). tgtype bits: ROW 1,
+# BEFORE 2, INSERT 4, UPDATE 16.
+_TRIGGERS_SQL = """
+SELECT tgname, (tgtype & 16) <> 0 FROM pg_trigger
 WHERE tgrelid = %s AND NOT tgisinternal AND left(tgname, 9) <> 'betintel_'
-  AND (tgtype & 3) = 3 AND (tgtype & 20) <> 0 AND tgname > %s
-ORDER BY tgname
+  AND ((tgtype & 16) <> 0 OR ((tgtype & 3) = 3 AND (tgtype & 4) <> 0 AND tgname > %s))
+UNION ALL
+SELECT 'rule ' || rulename, true FROM pg_rewrite
+WHERE ev_class = %s AND rulename <> '_RETURN' AND ev_type = '2'
+ORDER BY 1
 """
 
 _STATISTICS_SQL = """
@@ -350,9 +364,14 @@ def _complete_table(cursor, online: OnlinePlan, table: OnlineTable, types, depen
             online.reasons.append(
                 f"{where} has no primary key or unique not-null key without an enum column"
             )
-        cursor.execute(_LATER_TRIGGERS_SQL, [table.info.oid, trigger_name(online.type_oid)])
-        for (name,) in cursor.fetchall():
-            online.reasons.append(f"trigger {name} on {where} would run after the copy's")
+        cursor.execute(_TRIGGERS_SQL, [table.info.oid, trigger_name(online.type_oid),
+                                       table.info.oid])
+        for name, on_update in cursor.fetchall():
+            name = name if name.startswith("rule ") else f"trigger {name}"
+            online.reasons.append(
+                f"{name} on {where} acts on UPDATE, which the backfill does to every row"
+                if on_update else f"{name} on {where} would run after the copy's trigger"
+            )
         cursor.execute(_STATISTICS_SQL, [table.info.oid, attnums])
         for (name,) in cursor.fetchall():
             online.reasons.append(f"extended statistics {name} on {where} use an enum column")
