@@ -815,6 +815,7 @@ class OnlineSwap:
         ]
         for index in table.indexes:
             copy = enum_sql.table_name(index.schema, index.copy)
+            statements += self._index_column_renames(table, index, copy)
             if index.constraint is None:
                 statements.append(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
                     copy, enum_sql.identifier(index.name)))
@@ -853,6 +854,25 @@ class OnlineSwap:
             ]
             statements.append(sql.SQL("DROP FUNCTION {}()").format(self._function_name(table)))
         return statements
+
+    def _index_column_renames(self, table: OnlineTable, index: IndexCopy, copy) -> list:
+        """A copy's key columns are named after the shadow columns: give them the old names,
+        so nothing named ``betintel_`` stays in the catalog (psql shows index columns)."""
+        if self.editor.collect_sql:
+            return []
+        shadows = {column.shadow: column.name for column in table.columns}
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+                "AND c.relname = %s AND a.attnum > 0 ORDER BY a.attnum",
+                [index.schema, index.copy])
+            names = [row[0] for row in cursor.fetchall()]
+        return [
+            sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+                copy, enum_sql.identifier(name), enum_sql.identifier(shadows[name]))
+            for name in names if name in shadows
+        ]
 
     def _default(self, table: OnlineTable, default) -> sql.Composable:
         from .swap import _new_default
