@@ -457,15 +457,13 @@ def test_online__statistics_after_the_switch(scratch_types):
                    params=[table]) == [(50,)]
 
 
-def test_sqlmigrate__online_plan_statements_shown_nothing_run(scratch_types, settings, tmp_path):
+def test_sqlmigrate__online_plan_statements_shown_nothing_run(scratch_types):
+    from django.db.migrations import Migration
+
     kind, table = scratch_types("kind"), scratch_types("shown")
     _create_type(kind, ["a", "b", "c"], {"c": "a"})
     _outside_table(kind, table)
     before = catalog_snapshot()
-    migration = type("Migration", (), {})
-    del migration
-    from django.db.migrations import Migration
-
     plan = Migration("0001_online", "enumapp")
     plan.operations = [RemoveEnumValue(kind, "c", "a")]
     plan.atomic = False
@@ -473,7 +471,7 @@ def test_sqlmigrate__online_plan_statements_shown_nothing_run(scratch_types, set
         plan.apply(ProjectState(), editor, collect_sql=True)
     text = "\n".join(editor.collected_sql)
     for expected in (
-        "-- step: shadow", "ADD COLUMN", "CREATE TRIGGER", "-- backfill:", "FOR NO KEY UPDATE",
+        "-- step: shadow", "ADD COLUMN", "CREATE TRIGGER", "-- backfill:", "OFFSET 1 LIMIT 1",
         "CREATE UNIQUE INDEX CONCURRENTLY", "NOT VALID", "VALIDATE CONSTRAINT",
         "-- step: switch", "LOCK TABLE", "RENAME COLUMN", "SET NOT NULL", "DROP TYPE",
         "ANALYZE",
@@ -537,3 +535,35 @@ def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
     err = capsys.readouterr().err
     assert (f"public.{table}" in err and "100%" in err and "rows/s" in err) is shown
     assert _count(table, "kind") == {"a": 7}
+
+
+def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
+    scratch_types, monkeypatch
+):
+    kind, table = scratch_types("kind"), scratch_types("resume")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
+    write_state, batches = online.OnlineSwap._write_state, []
+
+    def dies_in_the_third_batch(self, step, cursor=None):
+        write_state(self, step, cursor)
+        if cursor is not None:
+            batches.append(self.keys)
+            if len(batches) == 3:
+                raise RuntimeError("the process died")
+
+    monkeypatch.setattr(online.OnlineSwap, "_write_state", dies_in_the_third_batch)
+    with pytest.raises(RuntimeError, match="died"):
+        _remove(kind, "c", "a")
+    monkeypatch.undo()
+    state = online.under_way(connection)[kind]
+    assert state["step"] == "backfill"
+    assert list(state["keys"].values()) == [["4"]]  # two batches of two committed, not the third
+    copied = dict(run_sql("SELECT id, xmin::text FROM {} WHERE id <= 4", table))
+
+    _remove(kind, "c", "a")
+
+    assert dict(run_sql("SELECT id, xmin::text FROM {} WHERE id <= 4", table)) == copied
+    assert _count(table, "kind") == {"a": 9}
+    assert _leftovers() == []

@@ -31,7 +31,10 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
     a write fail.
 ``backfill``
     Existing rows are copied in batches of ``ENUM_BACKFILL_BATCH`` by key ranges (primary key, or
-    a unique not-null key), one short transaction each under ``lock_timeout`` with retries. The
+    a unique not-null key), one short transaction each under ``lock_timeout`` with retries. A
+    batch sets ``betintel.online_backfill`` to ``on`` in its transaction and computes the shadow
+    columns itself; the trigger's WHEN clause skips those updates (without calling the function),
+    and every other write still goes through it. The
     last key copied is recorded with each batch, so a resumed swap goes on from there. A
     progress bar (rows, rows/s, time left) goes to stderr when ``migrate`` shows the plan
     (verbosity 1 or more).
@@ -106,6 +109,8 @@ from .errors import LockNotAcquired, RefusedChange, sqlstate
 logger = logging.getLogger("betintel.enums.swap")
 
 PREFIX = "betintel_"
+#: Set (``on``) only inside a backfill batch's transaction: the trigger then stays out of it.
+BACKFILL_SETTING = "betintel.online_backfill"
 STEPS = ("shadow", "backfill", "indexes", "constraints", "switch")
 STATE_KEY = "online_swap"
 AUTO, ONLINE, BLOCKING = "auto", "online", "blocking"
@@ -616,9 +621,13 @@ class OnlineSwap:
                 continue
             if self.editor.collect_sql:
                 self._run(sql.SQL("-- backfill: the next statement runs once per batch of {} "
-                                  "rows, each in its own transaction, until no row is left")
+                                  "rows (from the last key copied), each in its own "
+                                  "transaction, until no row is left")
                           .format(sql.SQL(str(batch))))
-                self._run(self._batch(table, None, batch))
+                self._run(sql.SQL("SET LOCAL {} = 'on'").format(
+                    sql.Identifier(*BACKFILL_SETTING.split("."))))
+                self._run(self._batch_end(table, None, batch))
+                self._run(self._batch(table, None, ["…"] * len(table.key)))
                 continue
             self._backfill_table(table, batch)
 
@@ -704,6 +713,7 @@ class OnlineSwap:
         """``source`` as the new type: the removed value mapped, a label it lacks NULL."""
         return enum_sql.mapped_value(source, column.array, self.plan.value,
                                      self.plan.replacement, self.plan.values,
+                                     enum_sql.table_name(self.plan.schema, self.plan.type_name),
                                      self._new_type(column.array))
 
     def _function(self, table: OnlineTable) -> sql.Composable:
@@ -727,42 +737,53 @@ class OnlineSwap:
             enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier)
 
     def _trigger(self, table: OnlineTable) -> sql.Composable:
+        # The backfill computes the shadow columns itself and says so in a setting of its own
+        # transaction: the WHEN clause, evaluated without calling the function, skips the trigger
+        # for those updates only.
         return sql.SQL(
             "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
-            "EXECUTE FUNCTION {}()"
+            "WHEN (current_setting({}, true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {}()"
         ).format(enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier,
-                 self._function_name(table))
+                 sql.Literal(BACKFILL_SETTING), self._function_name(table))
 
-    def _batch(self, table: OnlineTable, after: list | None, size: int) -> sql.Composable:
-        keys = [enum_sql.identifier(name) for name, _ in table.key]
-        key_list = sql.SQL(", ").join(keys)
-        where = sql.SQL("")
+    def _batch(self, table: OnlineTable, after: list | None, upper: list | None):
+        """The update of one batch: the rows with keys after ``after``, up to ``upper``.
+
+        A key range walks the key's index. Run with ``BACKFILL_SETTING`` on, so the trigger
+        does not compute the shadow columns a second time.
+        """
+        keys = sql.SQL(", ").join(enum_sql.identifier(name) for name, _ in table.key)
+        conditions = []
         if after is not None:
-            bounds = sql.SQL(", ").join(
-                sql.SQL("{}::{}").format(sql.Literal(value), enum_sql.catalog_definition(kind))
-                for value, (_, kind) in zip(after, table.key, strict=True)
-            )
-            where = sql.SQL(" WHERE ({}) > ({})").format(key_list, bounds)
+            conditions.append(sql.SQL("({}) > ({})").format(keys, self._key(table, after)))
+        if upper is not None:
+            conditions.append(sql.SQL("({}) <= ({})").format(keys, self._key(table, upper)))
+        where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions)) if conditions \
+            else sql.SQL("")
         target = table.table.identifier
         sets = sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(enum_sql.identifier(column.shadow),
-                                      self._mapped(sql.SQL("{}.{}").format(
-                                          target, enum_sql.identifier(column.name)), column))
+            sql.SQL("{} = {}").format(enum_sql.identifier(column.shadow), self._mapped(
+                sql.SQL("{}.{}").format(target, enum_sql.identifier(column.name)), column))
             for column in table.columns
         )
-        joins = sql.SQL(" AND ").join(
-            sql.SQL("{}.{} = b.{}").format(target, key, key) for key in keys
+        return sql.SQL("UPDATE {} SET {}{}").format(target, sets, where)
+
+    def _batch_end(self, table: OnlineTable, after: list | None, size: int):
+        """The last key of the next batch (no row: fewer than ``size`` rows are left)."""
+        keys = sql.SQL(", ").join(enum_sql.identifier(name) for name, _ in table.key)
+        as_text = sql.SQL(", ").join(sql.SQL("{}::text").format(enum_sql.identifier(name))
+                                     for name, _ in table.key)
+        where = sql.SQL("")
+        if after is not None:
+            where = sql.SQL(" WHERE ({}) > ({})").format(keys, self._key(table, after))
+        return sql.SQL("SELECT {} FROM {}{} ORDER BY {} OFFSET {} LIMIT 1").format(
+            as_text, table.table.identifier, where, keys, sql.Literal(size - 1))
+
+    def _key(self, table: OnlineTable, values: list) -> sql.Composable:
+        return sql.SQL(", ").join(
+            sql.SQL("{}::{}").format(sql.Literal(value), enum_sql.catalog_definition(kind))
+            for value, (_, kind) in zip(values, table.key, strict=True)
         )
-        as_text = sql.SQL(", ").join(sql.SQL("{}::text").format(key) for key in keys)
-        descending = sql.SQL(", ").join(sql.SQL("{} DESC").format(key) for key in keys)
-        returned = sql.SQL(", ").join(sql.SQL("{}.{}").format(target, key) for key in keys)
-        return sql.SQL(
-            "WITH b AS (SELECT {keys} FROM {table}{where} ORDER BY {keys} LIMIT {size} "
-            "FOR NO KEY UPDATE), "
-            "m AS (UPDATE {table} SET {sets} FROM b WHERE {joins} RETURNING {returned}) "
-            "SELECT count(*) OVER (), {as_text} FROM m ORDER BY {descending} LIMIT 1"
-        ).format(keys=key_list, table=target, where=where, size=sql.Literal(size), sets=sets,
-                 joins=joins, returned=returned, as_text=as_text, descending=descending)
 
     def _index(self, table: OnlineTable, index: IndexCopy) -> sql.Composable:
         unique, tail = enum_sql.index_tail(index.definition)
@@ -957,22 +978,25 @@ class OnlineSwap:
         key = str(table.info.oid)
         after = self.keys.get(key)
         bar = _progress(table)
-        try:
-            while True:
-                def work(cursor, after=after):
-                    cursor.execute(enum_sql.render(self._batch(table, after, size),
-                                                   self.connection))
-                    row = cursor.fetchone()
-                    self.keys[key] = list(row[1:]) if row else "done"
-                    self._write_state("backfill", cursor)
-                    return row
 
-                row = self._attempts(work, [table.table])
-                if row is None:
-                    break
-                after = list(row[1:])
+        def work(cursor, after):
+            cursor.execute("SELECT set_config(%s, 'on', true)", [BACKFILL_SETTING])
+            cursor.execute(enum_sql.render(self._batch_end(table, after, size), self.connection))
+            row = cursor.fetchone()
+            upper = list(row) if row else None
+            cursor.execute(enum_sql.render(self._batch(table, after, upper), self.connection))
+            copied = cursor.rowcount
+            self.keys[key] = upper if upper is not None else "done"
+            self._write_state("backfill", cursor)
+            return upper, copied
+
+        try:
+            while after != "done":
+                after, copied = self._attempts(lambda cursor, after=after: work(cursor, after),
+                                               [table.table])
+                after = "done" if after is None else after
                 if bar is not None:
-                    bar.update(row[0])
+                    bar.update(copied)
         finally:
             if bar is not None:
                 bar.close()

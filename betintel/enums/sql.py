@@ -264,12 +264,18 @@ def mapped_value(
     value: str,
     replacement: str | None,
     labels: Iterable[str],
+    old_type: sql.Composable,
     new_type: sql.Composable,
 ) -> sql.Composed:
-    """``source`` (of the old type) as ``new_type``: ``value`` becomes ``replacement``, and a
-    label the new type lacks gives NULL instead of an error (a trigger must not fail writes)."""
-    known = sql.SQL("ARRAY[{}]::text[]").format(literal_list(labels))
+    """``source`` (of ``old_type``) as ``new_type``: ``value`` becomes ``replacement``, and a
+    label the new type lacks gives NULL instead of an error (a trigger must not fail writes).
+
+    A single value is mapped by comparing enum constants (no text conversion: this runs for
+    every row written); an array goes through text, as no cast joins two enum types.
+    """
+    labels = list(labels)
     if array:
+        known = sql.SQL("ARRAY[{}]::text[]").format(literal_list(labels))
         as_text = sql.SQL("{}::text[]").format(source)
         if replacement is not None:
             as_text = sql.SQL("array_replace({}, {}, {})").format(
@@ -278,10 +284,12 @@ def mapped_value(
         return sql.SQL("CASE WHEN array_remove({}, NULL) <@ {} THEN {}::{} END").format(
             as_text, known, as_text, new_type
         )
-    as_text = sql.SQL("{}::text").format(source)
-    mapped = sql.SQL("CASE WHEN {} = ANY({}) THEN {}::{}").format(as_text, known, as_text, new_type)
+    pairs = [(label, label) for label in labels]
     if replacement is not None:
-        mapped += sql.SQL(" WHEN {} = {} THEN {}::{}").format(
-            as_text, literal(value), literal(replacement), new_type
-        )
-    return mapped + sql.SQL(" END")
+        pairs.append((value, replacement))
+    if not pairs:
+        return sql.SQL("NULL::{}").format(new_type)
+    return sql.SQL("CASE {} {} END").format(source, sql.SQL(" ").join(
+        sql.SQL("WHEN {}::{} THEN {}::{}").format(literal(old), old_type, literal(new), new_type)
+        for old, new in pairs
+    ))
