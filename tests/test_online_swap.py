@@ -567,3 +567,20 @@ def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
     assert dict(run_sql("SELECT id, xmin::text FROM {} WHERE id <= 4", table)) == copied
     assert _count(table, "kind") == {"a": 9}
     assert _leftovers() == []
+
+
+def test_online__mapping_breaks_a_check__stops_before_the_switch_then_finishes(scratch_types):
+    kind, table = scratch_types("kind"), scratch_types("breaks")
+    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, CONSTRAINT b_small "
+            "CHECK (kind <> 'b' OR id < 10))", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'b'), (50, 'c')", table)
+    with pytest.raises(RefusedChange, match="constraint b_small does not hold") as refused:
+        _remove(kind, "c", "b")
+    assert "run migrate again" in str(refused.value)
+    assert _count(table, "kind") == {"b": 1, "c": 1}
+    assert enum_labels(kind) == ["a", "b", "c"]
+    run_sql("UPDATE {} SET kind = 'a' WHERE id = 50", table)
+    _remove(kind, "c", "b")
+    assert _count(table, "kind") == {"a": 1, "b": 1}
+    assert _leftovers() == []

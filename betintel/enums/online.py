@@ -9,13 +9,13 @@ and is an error in an atomic migration (before anything changes); ``auto`` runs 
 migration is non-atomic and a table the swap rewrites holds more than ``ENUM_ONLINE_MIN_ROWS``
 rows. Rows are the planner's estimate; for a table never analysed, they are counted, at most
 ``ENUM_ONLINE_MIN_ROWS + 1`` of them (a bounded read, never the whole table). What the online
-path cannot carry (``cannot_carry``: a partitioned or inheriting table, a table without a
-primary key or unique not-null key, a key or exclusion constraint using an enum column, a
-foreign key between columns of the type, a deferrable unique constraint on one, a user trigger
-or rule acting on UPDATE (the backfill updates every row, which must fire nothing else) or a
-BEFORE INSERT trigger that would run after ours, extended statistics or column privileges on an
-enum column) makes ``auto``
-fall back to the blocking swap, saying why in the plan output, and ``online`` refuse.
+path cannot carry (``OnlinePlan.reasons``, found by ``plan``: a partitioned or inheriting table,
+a table without a primary key or unique not-null key, a key or exclusion constraint using an
+enum column, a foreign key between columns of the type, a deferrable unique constraint on one,
+a user trigger or rule acting on UPDATE (the backfill updates every row, which must fire nothing
+else) or a BEFORE INSERT trigger that would run after ours, extended statistics or column
+privileges on an enum column) makes ``auto`` fall back to the blocking swap, saying why in the
+plan output, and ``online`` refuse.
 
 Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``indexes``,
 ``constraints``, ``switch``):
@@ -34,10 +34,9 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
     a unique not-null key), one short transaction each under ``lock_timeout`` with retries. A
     batch sets ``betintel.online_backfill`` to ``on`` in its transaction and computes the shadow
     columns itself; the trigger's WHEN clause skips those updates (without calling the function),
-    and every other write still goes through it. The
-    last key copied is recorded with each batch, so a resumed swap goes on from there. A
-    progress bar (rows, rows/s, time left) goes to stderr when ``migrate`` shows the plan
-    (verbosity 1 or more).
+    and every other write still goes through it. The last key copied is recorded with each
+    batch, so a resumed swap goes on from there. A progress bar (rows, rows/s, time left) goes
+    to stderr when ``migrate`` shows the plan (verbosity 1 or more).
 ``indexes``
     Every index on an enum column or naming the type (partial, expression, unique) is built
     again on the shadow columns as ``betintel_ix_<old index oid>`` with ``CREATE INDEX
@@ -67,7 +66,8 @@ comment inside a transaction it keeps open for the whole swap. That holds a
 that reads or writes rows. The switch runs in the guard's session, so the lock is released by
 the commit that makes the new type current (or when the process dies). While no swap process
 runs (after an interruption), a value may be added; a resumed swap adds it to the new type too,
-and copies every row again.
+and copies every row again. The guard rewrites the comment, so its transaction has an id: VACUUM
+cannot reclaim the row versions the backfill leaves until the switch commits.
 
 State: the new type's comment holds ``{"betintel": {"online_swap": {"type", "value",
 "replacement", "step", "keys"}}}`` (``keys``: the last key backfilled per table oid, or
@@ -83,9 +83,22 @@ shadow column's name there; ``pg_get_indexdef``, ``pg_dump`` and every query see
 name. Look for leftover columns among tables' columns (``relkind`` ``r``/``p``).
 
 Interrupted anywhere, every table stays readable and writable with all its rows: the old
-columns stay the real ones until the switch commits. After the ``constraints`` step, a write
-the new type could not hold (the removed value when there is no replacement) is refused by the
-helper CHECK, as it would be after the swap.
+columns stay the real ones until the switch commits, and the trigger maps what is written
+meanwhile. After the ``constraints`` step, a write the new type could not hold (the removed
+value when there is no replacement; a value added to the old type while no swap process runs)
+is refused by the helper CHECK, as it would be after the swap.
+
+Like the blocking swap, the switch replaces the type: a statement a client prepared on the
+server with a parameter of the old type (psycopg prepares a query run five times unless
+``prepare_threshold=None``; Django does not) fails once the old type is dropped and must be
+prepared again. Columns move to the end of their table.
+
+API: ``choose(schema_editor, swap_plan, dependents)`` returns an ``OnlinePlan`` or None;
+``remove_value(schema_editor, online_plan)`` holds the type (``Guard``), plans again and runs
+``OnlineSwap.run()``, then ``analyze()``. ``OnlineSwap(schema_editor, online_plan, guard)`` has
+one method per step (``shadow``, ``backfill``, ``indexes``, ``constraints``, ``switch``),
+``run(until=step)`` to stop after one, and ``show()`` for ``sqlmigrate``. ``under_way(connection)``
+gives ``{type name: state}``; ``abandon(schema_editor, type_name)`` drops an unfinished swap.
 """
 
 from __future__ import annotations
@@ -648,9 +661,10 @@ class OnlineSwap:
         self._record("constraints")
         for table in self.plan.tables:
             wanted = [(check.copy, self._rewrite(table, check.definition.removesuffix(
-                " NOT VALID")), check.validated) for check in table.checks]
-            wanted += [(column.proof, self._proof(column), True) for column in table.columns]
-            for name, definition, validate in wanted:
+                " NOT VALID")), check.validated, check.name) for check in table.checks]
+            wanted += [(column.proof, self._proof(column), True, None)
+                       for column in table.columns]
+            for name, definition, validate, original in wanted:
                 exists = self._constraint_state(table, name)
                 if exists is None:
                     added = sql.SQL("ADD CONSTRAINT {} {} NOT VALID").format(
@@ -658,8 +672,28 @@ class OnlineSwap:
                     self._locked([enum_sql.alter_table(table.table.identifier, [added])],
                                  [table.table])
                 if validate and exists is not True:
-                    self._locked([sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
-                        table.table.identifier, enum_sql.identifier(name))], [table.table])
+                    self._validate(table, name, original)
+
+    def _validate(self, table: OnlineTable, name: str, original: str | None) -> None:
+        try:
+            self._locked([sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                table.table.identifier, enum_sql.identifier(name))], [table.table])
+        except DatabaseError as exc:
+            if sqlstate(exc) != "23514":
+                raise
+            online = self.plan
+            if original is not None:
+                why = (f"constraint {original} does not hold for some rows once {online.value!r} "
+                       f"becomes {online.replacement!r}")
+            else:
+                why = (f"rows hold {online.value!r}, which the new type lacks (written while "
+                       "the swap ran, with no replacement given)")
+            raise RefusedChange(
+                f"The online swap removing {online.value!r} from enum type {online.type_name} "
+                f"stopped at its constraints step on table {table.table}: {why}. The table is "
+                "unchanged and usable, and enum_status shows the swap under way. Change those "
+                "rows, then run migrate again to finish it."
+            ) from exc
 
     def switch(self) -> None:
         """Every table's catalog changes and the type's rename, in the guard's transaction."""
