@@ -11,7 +11,7 @@ import logging
 
 import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.migrations.state import ProjectState
 from django.test.utils import CaptureQueriesContext
 from psycopg import sql
@@ -583,4 +583,45 @@ def test_online__mapping_breaks_a_check__stops_before_the_switch_then_finishes(s
     run_sql("UPDATE {} SET kind = 'a' WHERE id = 50", table)
     _remove(kind, "c", "b")
     assert _count(table, "kind") == {"a": 1, "b": 1}
+    assert _leftovers() == []
+
+
+def test_online__type_name_needs_quoting_and_other_owner__kept(scratch_types):
+    kind = scratch_types('Odd "Kind"')
+    owner, table = scratch_types("owner"), scratch_types("things")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE ROLE {}", owner)
+    run_sql("ALTER TYPE {} OWNER TO {}", kind, owner)
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} DEFAULT 'c', "
+            "CHECK (kind <> 'b' OR id > 0))", table, kind)
+    run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    try:
+        _remove(kind, "c", "a")
+        assert enum_labels(kind) == ["a", "b"]
+        assert _count(table, "kind") == {"a": 1, "b": 1}
+        assert run_sql(
+            "SELECT pg_get_userbyid(typowner) FROM pg_type WHERE typname = %s", params=[kind]
+        ) == [(owner,)]
+        quoted = '"' + kind.replace('"', '""') + '"'
+        assert _definitions(table)["defaults"] == [("kind", f"'a'::{quoted}")]
+        assert _leftovers() == []
+    finally:
+        run_sql("DROP TABLE {}", table)
+        run_sql("DROP TYPE {}", kind)
+        run_sql("DROP ROLE {}", owner)
+
+
+def test_online__check_naming_the_type_on_a_text_column__rebuilt(scratch_types):
+    kind, table = scratch_types("kind"), scratch_types("texty")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, note text, "
+            "CONSTRAINT note_is_kind CHECK (note::{} IS NOT NULL))", table, kind, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c', 'b'), (2, 'a', 'a')", table)
+    definitions = _definitions(table)
+    _remove(kind, "c", "a")
+    assert _definitions(table)["indexes"] == definitions["indexes"]
+    assert _definitions(table)["constraints"] == definitions["constraints"]
+    with pytest.raises(DataError), transaction.atomic():
+        run_sql("INSERT INTO {} VALUES (3, 'a', 'c')", table)
     assert _leftovers() == []
