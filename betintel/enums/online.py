@@ -633,14 +633,16 @@ class OnlineSwap:
             if not table.columns or self.keys.get(str(table.info.oid)) == "done":
                 continue
             if self.editor.collect_sql:
-                self._run(sql.SQL("-- backfill: the next statement runs once per batch of {} "
-                                  "rows (from the last key copied), each in its own "
-                                  "transaction, until no row is left")
+                self._run(sql.SQL("-- backfill: these statements run once per batch of {} "
+                                  "rows, each batch in its own transaction, until no row is "
+                                  "left: last_key is the last key copied (none at first), "
+                                  "batch_end what the SELECT finds (none: no bound)")
                           .format(sql.SQL(str(batch))))
                 self._run(sql.SQL("SET LOCAL {} = 'on'").format(
                     sql.Identifier(*BACKFILL_SETTING.split("."))))
-                self._run(self._batch_end(table, None, batch))
-                self._run(self._batch(table, None, ["…"] * len(table.key)))
+                self._run(self._batch_end(table, [sql.Placeholder("last_key")], batch))
+                self._run(self._batch(table, [sql.Placeholder("last_key")],
+                                      [sql.Placeholder("batch_end")]))
                 continue
             self._backfill_table(table, batch)
 
@@ -814,6 +816,10 @@ class OnlineSwap:
             as_text, table.table.identifier, where, keys, sql.Literal(size - 1))
 
     def _key(self, table: OnlineTable, values: list) -> sql.Composable:
+        """A key's values (text, as recorded) cast to the key's types; ``sqlmigrate`` shows one
+        placeholder for the whole key instead."""
+        if len(values) == 1 and isinstance(values[0], sql.Placeholder):
+            return values[0]
         return sql.SQL(", ").join(
             sql.SQL("{}::{}").format(sql.Literal(value), enum_sql.catalog_definition(kind))
             for value, (_, kind) in zip(values, table.key, strict=True)
