@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import sql
 
 from betintel.enums import online, report
-from betintel.enums.errors import RefusedChange
+from betintel.enums.errors import LockNotAcquired, RefusedChange
 from betintel.enums.operations import (
     AddEnumValue,
     CreateEnumType,
@@ -624,4 +624,32 @@ def test_online__check_naming_the_type_on_a_text_column__rebuilt(scratch_types):
     assert _definitions(table)["constraints"] == definitions["constraints"]
     with pytest.raises(DataError), transaction.atomic():
         run_sql("INSERT INTO {} VALUES (3, 'a', 'c')", table)
+    assert _leftovers() == []
+
+
+def test_online__switch_lock_refused__stays_under_way_then_finishes(scratch_types, settings):
+    settings.ENUM_LOCK_TIMEOUT = "50ms"
+    settings.ENUM_LOCK_RETRIES = 1
+    kind, table = scratch_types("kind"), scratch_types("busy")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            swap = online.OnlineSwap(editor, online_plan, guard)
+            swap.run(until="constraints")
+            with psycopg.connect(**_dsn()) as reader:  # a transaction that read the table
+                reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+                with pytest.raises(LockNotAcquired, match="stays under way") as refused:
+                    swap.switch()
+                assert f"pid {reader.info.backend_pid}" in str(refused.value)
+    finally:
+        guard.close()
+    assert online.under_way(connection)[kind]["step"] == "switch"
+    run_sql("INSERT INTO {} VALUES (3, 'c')", table)
+    _remove(kind, "c", "a")
+    assert _count(table, "kind") == {"a": 2, "b": 1}
     assert _leftovers() == []

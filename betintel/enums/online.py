@@ -714,7 +714,13 @@ class OnlineSwap:
             return
         with transaction.atomic(using=editor.connection.alias):
             restore = locks.keep_lock_timeout(editor.connection)
-            locks.lock_tables(editor, tables, self.purpose)
+            try:
+                locks.lock_tables(editor, tables, self.purpose)
+            except LockNotAcquired as exc:
+                raise LockNotAcquired(
+                    f"{exc} The online swap stays under way at its switch step; the tables "
+                    "are usable, and the next migrate finishes it.", exc.blockers,
+                ) from exc
             restore()
             for statement in statements:
                 enum_sql.execute(editor, statement)
