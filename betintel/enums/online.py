@@ -53,7 +53,8 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
 ``switch``
     One transaction takes every table's ``ACCESS EXCLUSIVE`` lock under the lock budget and
     changes only the catalog: trigger and function dropped, old indexes, constraints and columns
-    dropped, shadow columns, indexes and constraints renamed to the old names (a unique
+    dropped, shadow columns, indexes (their columns too) and constraints renamed to the old
+    names (a unique
     constraint comes back ``USING INDEX``), defaults set (mapped), ``SET NOT NULL``, helper
     CHECKs dropped, comments carried; then the old type is renamed ``betintel_old_<oid>``, the
     new one takes its name (owner and comment carried) and the old one is dropped without
@@ -76,11 +77,10 @@ later ``migrate`` resumes: every step checks the catalog and does only what is m
 blocking swap or an atomic migration meeting a swap under way first drops what it left
 (``abandon``).
 
-After success nothing named ``betintel_`` remains, with one exception PostgreSQL imposes: it
-names an index's own columns (``pg_attribute`` rows of the index relation) after the table's
-columns when the index is built and never renames them, so a rebuilt index's column keeps the
-shadow column's name there; ``pg_get_indexdef``, ``pg_dump`` and every query see the real
-name. Look for leftover columns among tables' columns (``relkind`` ``r``/``p``).
+After success nothing named ``betintel_`` remains. PostgreSQL names an index's own columns
+(``pg_attribute`` rows of the index) after the table's columns when it is built and does not
+rename them with the table's, so the switch renames a rebuilt index's columns back to the old
+column names too (``ALTER TABLE <index> RENAME COLUMN``).
 
 Interrupted anywhere, every table stays readable and writable with all its rows: the old
 columns stay the real ones until the switch commits, and the trigger maps what is written
