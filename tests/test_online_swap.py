@@ -652,3 +652,51 @@ def test_online__switch_lock_refused__stays_under_way_then_finishes(scratch_type
     _remove(kind, "c", "a")
     assert _count(table, "kind") == {"a": 2, "b": 1}
     assert _leftovers() == []
+
+
+def _quote(name: str) -> str:
+    return sql.Identifier(name).as_string(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A column and the type may share a name; only the reference after :: is the type.
+        ("(kind = 'a'::kind)", '("s_kind" = \'a\'::"public"."tmp")'),
+        # Labels and other names that merely contain the column's name stay as they are.
+        ("((kind)::text = 'kind, tags'::text)", "((\"s_kind\")::text = 'kind, tags'::text)"),
+        ("(kind_other = tags[1])", '(kind_other = "s_tags"[1])'),
+        # A function called like the column, a qualified type, a quoted column name.
+        ("(kind(\"Odd col\") AND ('a'::public.kind = kind))",
+         '(kind("s_odd") AND (\'a\'::"public"."tmp" = "s_kind"))'),
+        ("(tags @> '{a}'::kind[])", '("s_tags" @> \'{a}\'::"public"."tmp"[])'),
+        # Another schema's type of the same name is not ours.
+        ("('a'::other.kind IS NULL)", "('a'::other.kind IS NULL)"),
+    ],
+)
+def test_rewrite_references__columns_and_type_renamed_token_by_token(text, expected):
+    from betintel.enums.sql import rewrite_references
+
+    columns = {"kind": "s_kind", "tags": "s_tags", "Odd col": "s_odd"}
+    assert rewrite_references(text, columns, "public", "kind", "tmp", _quote) == expected
+
+
+def test_online__one_announcement_when_the_swap_finishes(scratch_types):
+    from betintel.enums.signals import enum_changed
+
+    kind, table = scratch_types("kind"), scratch_types("announced")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    heard = []
+
+    def listen(sender, action, type_name, **kwargs):
+        if type_name == kind:
+            heard.append((action, enum_labels(kind)))
+
+    enum_changed.connect(listen)
+    try:
+        _remove(kind, "c", "a")
+    finally:
+        enum_changed.disconnect(listen)
+    assert heard == [("value_removed", ["a", "b"])]
