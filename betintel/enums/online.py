@@ -818,8 +818,13 @@ class OnlineSwap:
         where = sql.SQL("")
         if after is not None:
             where = sql.SQL(" WHERE ({}) > ({})").format(keys, self._key(table, after))
+        # Ordered by the table's columns, qualified: a bare name would sort by the output
+        # column of the same name, the key as text ("100000" before "9"), in a full sort.
+        ordered = sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(table.table.identifier, enum_sql.identifier(name))
+            for name, _ in table.key)
         return sql.SQL("SELECT {} FROM {}{} ORDER BY {} OFFSET {} LIMIT 1").format(
-            as_text, table.table.identifier, where, keys, sql.Literal(size - 1))
+            as_text, table.table.identifier, where, ordered, sql.Literal(size - 1))
 
     def _key(self, table: OnlineTable, values: list) -> sql.Composable:
         """A key's values (text, as recorded) cast to the key's types; ``sqlmigrate`` shows one
