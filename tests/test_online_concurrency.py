@@ -325,6 +325,13 @@ class OnlineRemoval:
         return self._query(sql.SQL("SELECT count({}) FROM {}").format(
             sql.Identifier(shadow), sql.Identifier(self.table)))[0][0]
 
+    def largest_transaction(self) -> int:
+        """The most rows written last by one transaction: a backfill batch's rows share its
+        xmin (the switch rewrites no row)."""
+        return self._query(sql.SQL(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM {} GROUP BY xmin::text) AS t"
+        ).format(sql.Identifier(self.table)))[0][0]
+
     def count(self) -> int:
         return self._query(sql.SQL("SELECT count(*) FROM {}").format(
             sql.Identifier(self.table)))[0][0]
@@ -573,6 +580,7 @@ def test_online_removal__writers_insert_update_and_read_throughout__none_fails_r
     inserted = sum(1 for writer in writers for row_id in writer.wrote if row_id > scratch.rows)
     assert len(scratch.rows_now()) == scratch.rows + inserted
     assert scratch.labels() == [value for value in VALUES if value != REMOVED]
+    assert scratch.largest_transaction() <= scratch.settings()["ENUM_BACKFILL_BATCH"]
     scratch.assert_finished(_expected_rows(scratch, writers))
 
 
