@@ -61,14 +61,17 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
     CASCADE. Afterwards the tables are ANALYZEd (under ``lock_timeout``).
 
 Holding the type: a second session (the guard) runs ``COMMENT ON TYPE`` with the type's own
-comment inside a transaction it keeps open for the whole swap. That holds a
-``SHARE UPDATE EXCLUSIVE`` lock on the type, which conflicts with ``ALTER TYPE … ADD VALUE``
-(so no value can be added to the old type and then be unknown to the new one) and with nothing
-that reads or writes rows. The switch runs in the guard's session, so the lock is released by
-the commit that makes the new type current (or when the process dies). While no swap process
-runs (after an interruption), a value may be added; a resumed swap adds it to the new type too,
-and copies every row again. The guard rewrites the comment, so its transaction has an id: VACUUM
-cannot reclaim the row versions the backfill leaves until the switch commits.
+comment inside a transaction it keeps open. That holds a ``SHARE UPDATE EXCLUSIVE`` lock on the
+type, which conflicts with ``ALTER TYPE … ADD VALUE`` (so no value can be added to the old type
+and then be unknown to the new one) and with nothing that reads or writes rows. The guard holds
+the type from before the plan reads its values to the switch, which runs in the guard's session
+so that the commit making the new type current releases it (as does the process dying). It
+lets go during the ``indexes`` step only (``OnlineSwap._indexes_unguarded``): a build
+``CONCURRENTLY`` waits for every older transaction, an ``ADD VALUE`` waiting for the guard
+included. A value added then, or while no swap process runs (after an interruption), is added
+to the new type too once the type is held again, and every row is copied again. The guard
+rewrites the comment, so its transaction has an id: VACUUM cannot reclaim the row versions the
+backfill leaves until the switch commits.
 
 State: the new type's comment holds ``{"betintel": {"online_swap": {"type", "value",
 "replacement", "step", "keys"}}}`` (``keys``: the last key backfilled per table oid, or
@@ -457,7 +460,7 @@ def _big_enough(connection, online: OnlinePlan) -> bool:
         if not table.columns:
             continue
         rows = table.info.estimated_rows
-        if rows < 0:  # never analysed: count, but no further than the limit
+        if rows <= 0:  # never analysed (0 before PostgreSQL 14): count, up to the limit
             statement = sql.SQL("SELECT count(*) FROM (SELECT FROM {} LIMIT {}) AS t").format(
                 table.table.identifier, sql.Literal(limit + 1)
             )
@@ -530,14 +533,20 @@ class Guard:
         self._transaction.__exit__(None, None, None)
         self._transaction = None
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """End the guard's transaction (rolled back): the type is no longer held."""
         try:
             if self._transaction is not None:
                 self._transaction.__exit__(RuntimeError, RuntimeError("released"), None)
-        except DatabaseError:
-            pass
         finally:
             self._transaction = None
+
+    def close(self) -> None:
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 - the session may be gone already; we only clean up
+            pass
+        finally:
             self.connection.close()
             del connections[self.alias]
 
@@ -591,8 +600,35 @@ class OnlineSwap:
         """Every step in order (resuming where a previous run stopped), up to ``until``."""
         self._log()
         for step in STEPS:
-            getattr(self, step)()
+            if step == "indexes" and self.guard is not None:
+                self._indexes_unguarded()
+            else:
+                getattr(self, step)()
             if step == until:
+                return
+
+    def _indexes_unguarded(self) -> None:
+        """The indexes step with the type let go, then held again and caught up.
+
+        ``CREATE INDEX CONCURRENTLY`` waits for every transaction older than its snapshot,
+        ``ALTER TYPE … ADD VALUE`` waiting for the guard included, while the guard waits for
+        the build: a deadlock no server would see. So the type is let go meanwhile. A value
+        added then is in no shadow column yet (the trigger wrote NULL, failing nothing): once
+        the type is held again, the new type gets the value, the trigger maps it, and every
+        row is copied again before the constraints prove the copy complete.
+        """
+        while True:
+            self.guard.release()
+            self.indexes()
+            self.guard.hold()
+            fresh = plan_held(self.connection, self.plan)
+            added = fresh.values != self.plan.values
+            self.plan = fresh
+            if added:
+                self.shadow()
+                self.backfill()
+            if all(self._index_valid(index) for table in self.plan.tables
+                   for index in table.indexes):
                 return
 
     # The steps -----------------------------------------------------------------------------
