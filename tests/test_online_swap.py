@@ -700,3 +700,26 @@ def test_online__one_announcement_when_the_swap_finishes(scratch_types):
     finally:
         enum_changed.disconnect(listen)
     assert heard == [("value_removed", ["a", "b"])]
+
+
+def test_blocking_after_online_left_a_check_on_a_text_column__copy_dropped_no_cascade(
+    scratch_types, settings
+):
+    kind, table = scratch_types("kind"), scratch_types("leftcheck")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, note text, "
+            "CONSTRAINT note_is_kind CHECK (note::{} IS NOT NULL))", table, kind, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c', 'b')", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            online.OnlineSwap(editor, online_plan, guard).run(until="constraints")
+    finally:
+        guard.close()
+    settings.ENUM_SWAP = "blocking"
+    _remove(kind, "c", "a", atomic=True)
+    assert [name for name, _def, _valid in _definitions(table)["constraints"]] == [
+        f"{table}_pkey", "note_is_kind"]
+    assert _leftovers() == []

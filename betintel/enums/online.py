@@ -1196,16 +1196,27 @@ def abandon(schema_editor, type_name: str) -> bool:
             enum_sql.table_name(schema, function_name(existing.oid, table.oid))))
         for statement in statements:
             locks.run_locked(schema_editor, statement, purpose, tables=[table])
-    # Copies of indexes and constraints on other columns name the new type: they go with it.
+    # Copies of indexes and constraints on other columns name the new type: ours, by name.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n.nspname, c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = d.refobjid "
-            "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_type'::regclass "
-            "AND t.typname = %s AND c.relkind = 'i'", [new])
-        for schema_name, index in cursor.fetchall():
-            enum_sql.execute(schema_editor, enum_sql.drop_index(
-                enum_sql.table_name(schema_name, index)))
-    enum_sql.execute(schema_editor, sql.SQL("DROP TYPE {} CASCADE").format(
-        enum_sql.identifier(new)))
+            "SELECT DISTINCT n.nspname, c.relname, con.conname FROM pg_depend d "
+            "JOIN pg_type t ON t.oid = d.refobjid "
+            "LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass "
+            "AND con.oid = d.objid "
+            "JOIN pg_class c ON c.oid = CASE WHEN con.oid IS NULL THEN d.objid "
+            "ELSE con.conrelid END "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE d.refclassid = 'pg_type'::regclass AND t.typname = %s "
+            "AND t.typnamespace = current_schema()::regnamespace "
+            "AND (con.oid IS NOT NULL OR (d.classid = 'pg_class'::regclass AND c.relkind = 'i'))"
+            "AND left(coalesce(con.conname, c.relname), 9) = 'betintel_'",
+            [new],
+        )
+        copies = cursor.fetchall()
+    for schema_name, relation, constraint in copies:
+        target = enum_sql.table_name(schema_name, relation)
+        enum_sql.execute(schema_editor, enum_sql.drop_index(target) if constraint is None
+                         else enum_sql.alter_table(target, [enum_sql.drop_constraint(constraint)]))
+    # Without CASCADE: anything else using the new type makes this fail, naming it.
+    enum_sql.execute(schema_editor, enum_sql.drop_type(new))
     return True
