@@ -723,3 +723,39 @@ def test_blocking_after_online_left_a_check_on_a_text_column__copy_dropped_no_ca
     assert [name for name, _def, _valid in _definitions(table)["constraints"]] == [
         f"{table}_pkey", "note_is_kind"]
     assert _leftovers() == []
+
+
+def test_online__type_no_table_uses__type_swapped_alone(scratch_types):
+    kind = scratch_types("kind")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    _remove(kind, "c", "a")
+    assert enum_labels(kind) == ["a", "b"]
+    assert _leftovers() == []
+
+
+def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for_a_copy(
+    scratch_types,
+):
+    kind, table = scratch_types("kind"), scratch_types("grown")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            swap = online.OnlineSwap(editor, online_plan, guard)
+            swap.run(until="constraints")
+            run_sql("CREATE INDEX {} ON {} (kind) WHERE kind <> 'b'", f"{table}_late", table)
+            with pytest.raises(RefusedChange, match="changed during its online swap"):
+                swap.switch()
+    finally:
+        guard.close()
+    _remove(kind, "c", "a")
+    assert run_sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+                   params=[f"{table}_late"]) == [
+        (f"CREATE INDEX {table}_late ON public.{table} USING btree (kind) "
+         f"WHERE (kind <> 'b'::{kind})",)
+    ]
+    assert _leftovers() == []

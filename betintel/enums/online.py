@@ -567,6 +567,15 @@ def remove_value(schema_editor, online: OnlinePlan) -> None:
     swap.analyze()
 
 
+def _shape(online: OnlinePlan) -> list:
+    """What the switch relies on, per table: columns, indexes, CHECKs and defaults."""
+    return [
+        (table.info.oid, [c.name for c in table.columns], [i.oid for i in table.indexes],
+         [c.oid for c in table.checks], [column for column, _ in table.defaults])
+        for table in online.tables
+    ]
+
+
 def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
     """``online`` planned again from the catalog (call it while the type is held)."""
     from .dependencies import type_dependents
@@ -758,9 +767,22 @@ class OnlineSwap:
                     "are usable, and the next migrate finishes it.", exc.blockers,
                 ) from exc
             restore()
+            self._refuse_if_changed(editor.connection)
             for statement in statements:
                 enum_sql.execute(editor, statement)
         self.guard.commit()
+
+    def _refuse_if_changed(self, connection) -> None:
+        """Refuse the switch when the tables changed since the plan (an index or CHECK added
+        on an old column would go with it unseen); the next migrate plans again."""
+        fresh = plan_held(connection, self.plan)
+        if _shape(fresh) != _shape(self.plan):
+            raise RefusedChange(
+                f"The tables using enum type {self.plan.type_name} changed during its online "
+                "swap (a column, index, constraint or default was added or dropped), so the "
+                "switch did not happen. The online swap stays under way and the tables are "
+                "usable; run migrate again to include the change and finish it."
+            )
 
     def analyze(self) -> None:
         """Planner statistics for the switched tables, under the lock budget."""
