@@ -118,7 +118,7 @@ from psycopg import sql
 
 from . import conf, introspection, locks
 from . import sql as enum_sql
-from .dependencies import Dependents, TableInfo
+from .dependencies import Default, Dependents, TableInfo
 from .errors import LockNotAcquired, RefusedChange, sqlstate
 
 #: The swap's plan and progress go where the blocking swap's plan goes (``migrate`` shows it).
@@ -215,7 +215,7 @@ class OnlineTable:
     info: TableInfo
     key: list[tuple[str, str]] = field(default_factory=list)
     columns: list[ShadowColumn] = field(default_factory=list)
-    defaults: list[tuple[str, sql.Composable]] = field(default_factory=list)
+    defaults: list[tuple[str, Default]] = field(default_factory=list)
     indexes: list[IndexCopy] = field(default_factory=list)
     checks: list[CheckCopy] = field(default_factory=list)
 
@@ -682,7 +682,7 @@ class OnlineSwap:
                                   "rows, each batch in its own transaction, until no row is "
                                   "left: last_key is the last key copied (none at first), "
                                   "batch_end what the SELECT finds (none: no bound)")
-                          .format(sql.SQL(str(batch))))
+                          .format(sql.Literal(batch)))
                 self._run(sql.SQL("SET LOCAL {} = 'on'").format(
                     sql.Identifier(*BACKFILL_SETTING.split("."))))
                 self._run(self._batch_end(table, [sql.Placeholder("last_key")], batch))
@@ -1076,7 +1076,6 @@ class OnlineSwap:
         self._write_state(step)
 
     def _write_state(self, step: str, cursor=None) -> None:
-        self.step = step
         statement = enum_sql.comment_on_type(self.plan.new_type, self.plan.state(step, self.keys))
         if cursor is None:
             self._run(statement)
