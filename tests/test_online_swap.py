@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import sql
 
 from betintel.enums import online, report
-from betintel.enums.errors import LockNotAcquired, RefusedChange
+from betintel.enums.errors import LockNotAcquired, RefusedChange, SwapInterrupted
 from betintel.enums.operations import (
     AddEnumValue,
     CreateEnumType,
@@ -758,4 +758,62 @@ def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for
         (f"CREATE INDEX {table}_late ON public.{table} USING btree (kind) "
          f"WHERE (kind <> 'b'::{kind})",)
     ]
+    assert _leftovers() == []
+
+
+def test_online__backend_terminated_mid_backfill__explained_then_resumed(
+    scratch_types, monkeypatch
+):
+    kind, table = scratch_types("kind"), scratch_types("terminated")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
+    write_state = online.OnlineSwap._write_state
+
+    def terminated_in_the_second_batch(self, step, cursor=None):
+        if cursor is not None and self.keys.get(next(iter(self.keys))) == ["4"]:
+            with psycopg.connect(**_dsn(), autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)",
+                              [connection.connection.info.backend_pid])
+        write_state(self, step, cursor)
+
+    monkeypatch.setattr(online.OnlineSwap, "_write_state", terminated_in_the_second_batch)
+    with pytest.raises(SwapInterrupted, match="stopped at its backfill step") as stopped:
+        _remove(kind, "c", "a")
+    assert "run migrate again" in str(stopped.value)
+    monkeypatch.undo()
+    connection.close()
+    assert run_sql("SELECT count(*) FROM {}", table) == [(9,)]
+    _remove(kind, "c", "a")
+    assert _count(table, "kind") == {"a": 9}
+    assert _leftovers() == []
+
+
+def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added_value(
+    scratch_types, monkeypatch
+):
+    kind, table = scratch_types("kind"), scratch_types("switched")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+
+    def dies(*_args):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr(online, "drop_old_type", dies)
+    with pytest.raises(RuntimeError, match="died"):
+        _remove(kind, "c", "a")
+    monkeypatch.undo()
+    assert enum_labels(kind) == ["a", "b"]
+    assert _count(table, "kind") == {"a": 1, "b": 1}
+    (old,) = run_sql("SELECT typname::text FROM pg_type WHERE left(typname, 13) = "
+                     "'betintel_old_'")
+    entry = next(e for e in report.build_report(counts="none").enums if e.type == kind)
+    assert any("switch" in warning for warning in entry.warnings)
+    # What an ADD VALUE that waited for the guard does once the switch commits.
+    run_sql("ALTER TYPE {} ADD VALUE 'd' AFTER 'a'", old[0])
+
+    _remove(kind, "c", "a")
+
+    assert enum_labels(kind) == ["a", "d", "b"]
     assert _leftovers() == []

@@ -156,6 +156,9 @@ def remove_value(
             "migration."
         )
     if value not in existing.values:
+        # An online swap interrupted after its switch: the value is gone, the old type not yet.
+        if not schema_editor.collect_sql:
+            online.finish_switched(schema_editor, type_name)
         return False
     _check_replacement(existing, value, replacement)
     dependents = type_dependents(connection, type_name)
