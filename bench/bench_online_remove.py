@@ -8,7 +8,11 @@ at 10M rows; later runs reuse it):
 
 The bets are built once in ``--database-name`` (``betintel_bench_online``), and each swap runs
 in a fresh file copy of it (``<name>_run``), so both start from the same rows, pages and
-statistics. ``--bets 1000000`` takes about a minute; 10M about ten.
+statistics. ``--bets 1000000`` takes about a minute (the first fill 15 s more). 10M takes
+about ten minutes, two to three of them for the first fill: the online backfill copies some 50k
+rows a second on two busy cores, so its swap alone runs three to four minutes. ``--batch``
+trades the longest writer stall (a writer touching a row of the batch being copied waits for
+that batch's transaction) against the total duration.
 
 Writer threads (own connections, autocommit) insert, update and read bets by raw SQL before,
 during and after the swap; ``player_rebounds`` (about 4.5% of the rows) is removed, its rows
@@ -293,7 +297,7 @@ def report(rows: int, writers: int, outcomes: list[Outcome], version: str) -> No
         ("writer errors", lambda o: str(len(o.errors))),
         ("total duration", lambda o: f"{o.seconds:,.2f} s"),
         ("longest writer-blocking lock", lambda o: (
-            f"{_ms(o.lock_held)} ({o.lock_mode})" if o.lock_mode else "none sampled")),
+            f"{_ms(o.lock_held)} ({o.lock_mode})" if o.lock_mode else "none seen (< 10 ms)")),
         ("WAL generated (writers too)", lambda o: _mb(o.wal_bytes)),
         ("table heap before / after", lambda o: f"{_mb(o.heap_before)} / {_mb(o.heap_after)}"),
         ("with indexes before / after", lambda o: (

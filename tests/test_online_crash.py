@@ -10,6 +10,7 @@ is then killed with SIGKILL, or its backends ended with ``pg_terminate_backend``
 from __future__ import annotations
 
 import json
+import threading
 
 import psycopg
 import pytest
@@ -17,6 +18,7 @@ from psycopg import sql
 
 from tests.processes import second_session
 from tests.test_online_concurrency import (
+    PATIENCE,
     REMOVED,
     OnlineRemoval,
     initial_row,
@@ -43,6 +45,20 @@ def _step(scratch: OnlineRemoval) -> str | None:
         if state.get("type") == scratch.type_name:
             return state.get("step")
     return None
+
+
+def _new_type(scratch: OnlineRemoval) -> str:
+    """The name of the swap's new type (``betintel_new_<oid>``)."""
+    return next(name for (name,) in scratch._query(
+        "SELECT typname FROM pg_type WHERE typname LIKE 'betintel\\_new\\_%%' "
+        "AND typtype = 'e' AND typnamespace = current_schema()::regnamespace", []))
+
+
+def _waits_for_us(scratch: OnlineRemoval, pid: int) -> bool:
+    """Whether backend ``pid`` waits for one of our ``manage.py`` backends."""
+    return bool(scratch._query(
+        "SELECT FROM pg_stat_activity WHERE application_name = %s "
+        "AND pid = ANY(pg_blocking_pids(%s))", [scratch.application, pid]))
 
 
 def _swap_constraints(scratch: OnlineRemoval) -> list[tuple[str, bool]]:
@@ -121,12 +137,9 @@ def _before_switch(scratch: OnlineRemoval, process, stop: Stop) -> None:
     scratch.wait_during(
         process, lambda: _step(scratch) == "constraints" and scratch.waiting_for_table(),
         "the constraints step to wait for the reader")
-    new_type = next(name for (name,) in scratch._query(
-        "SELECT typname FROM pg_type WHERE typname LIKE 'betintel\\_new\\_%%' "
-        "AND typtype = 'e' AND typnamespace = current_schema()::regnamespace", []))
     recorder = stop.session()
     recorder.execute(sql.SQL("COMMENT ON TYPE {} IS 'held by a test'").format(
-        sql.Identifier(new_type)))
+        sql.Identifier(_new_type(scratch))))
     reader.rollback()
     scratch.wait_during(
         process,
@@ -235,3 +248,51 @@ def test_online_removal__reader_outlasts_lock_budget_at_switch__fails_naming_it_
     done = scratch.migrate()
     assert done.returncode == 0, done.stderr
     scratch.assert_finished(expected)
+
+
+def test_online_removal__value_added_while_held_before_switch__kept_in_new_type(
+    removal,  # noqa: F811
+):
+    """``ADD VALUE`` waits for the session holding the type; when the switch commits, the type
+    it waited for is gone: the value must be in the new type, not on the dropped one."""
+    scratch = removal(rows=ROWS)
+    stop = Stop()
+    adder = second_session()
+    added: dict = {}
+
+    def add_value() -> None:
+        try:
+            adder.execute("SET statement_timeout = '120s'")
+            adder.execute(sql.SQL("ALTER TYPE {} ADD VALUE 'exotic'").format(
+                sql.Identifier(scratch.type_name)))
+            added["done"] = True
+        except psycopg.Error as exc:
+            added["error"] = f"{type(exc).__name__}: {exc}"
+
+    process = scratch.spawn_migrate(**PATIENT_LOCKS)
+    adding = threading.Thread(target=add_value, daemon=True)
+    try:
+        _before_switch(scratch, process, stop)
+        reader, recorder = stop.sessions
+        # Hold the swap once more just before it records the switch, type held, and add a value.
+        recorder.execute(sql.SQL("COMMENT ON TYPE {} IS 'held by a test'").format(
+            sql.Identifier(_new_type(scratch))))
+        reader.rollback()
+        scratch.wait_during(process, lambda: _blocked_by(scratch, recorder.info.backend_pid),
+                            "the switch to wait for the comment lock")
+        adding.start()
+        wait_for(lambda: added or _waits_for_us(scratch, adder.info.backend_pid),
+                 "ADD VALUE to finish or wait for the swap")
+        recorder.rollback()
+        out, err = process.communicate(timeout=300)
+        adding.join(timeout=PATIENCE)
+    finally:
+        stop.close()
+        adder.close()
+
+    assert process.returncode == 0, err
+    orphans = scratch._query("SELECT enumlabel FROM pg_enum WHERE enumtypid NOT IN "
+                             "(SELECT oid FROM pg_type)", [])
+    assert orphans == []
+    assert added == {"done": True}
+    assert scratch.labels() == ["h2h", "spreads", "totals", "exotic"]

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import sql
 
 from betintel.enums import online, report
-from betintel.enums.errors import LockNotAcquired, RefusedChange
+from betintel.enums.errors import LockNotAcquired, RefusedChange, SwapInterrupted
 from betintel.enums.operations import (
     AddEnumValue,
     CreateEnumType,
@@ -700,3 +700,120 @@ def test_online__one_announcement_when_the_swap_finishes(scratch_types):
     finally:
         enum_changed.disconnect(listen)
     assert heard == [("value_removed", ["a", "b"])]
+
+
+def test_blocking_after_online_left_a_check_on_a_text_column__copy_dropped_no_cascade(
+    scratch_types, settings
+):
+    kind, table = scratch_types("kind"), scratch_types("leftcheck")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, note text, "
+            "CONSTRAINT note_is_kind CHECK (note::{} IS NOT NULL))", table, kind, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c', 'b')", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            online.OnlineSwap(editor, online_plan, guard).run(until="constraints")
+    finally:
+        guard.close()
+    settings.ENUM_SWAP = "blocking"
+    _remove(kind, "c", "a", atomic=True)
+    assert [name for name, _def, _valid in _definitions(table)["constraints"]] == [
+        f"{table}_pkey", "note_is_kind"]
+    assert _leftovers() == []
+
+
+def test_online__type_no_table_uses__type_swapped_alone(scratch_types):
+    kind = scratch_types("kind")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    _remove(kind, "c", "a")
+    assert enum_labels(kind) == ["a", "b"]
+    assert _leftovers() == []
+
+
+def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for_a_copy(
+    scratch_types,
+):
+    kind, table = scratch_types("kind"), scratch_types("grown")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            swap = online.OnlineSwap(editor, online_plan, guard)
+            swap.run(until="constraints")
+            run_sql("CREATE INDEX {} ON {} (kind) WHERE kind <> 'b'", f"{table}_late", table)
+            with pytest.raises(RefusedChange, match="changed during its online swap"):
+                swap.switch()
+    finally:
+        guard.close()
+    _remove(kind, "c", "a")
+    assert run_sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+                   params=[f"{table}_late"]) == [
+        (f"CREATE INDEX {table}_late ON public.{table} USING btree (kind) "
+         f"WHERE (kind <> 'b'::{kind})",)
+    ]
+    assert _leftovers() == []
+
+
+def test_online__backend_terminated_mid_backfill__explained_then_resumed(
+    scratch_types, monkeypatch
+):
+    kind, table = scratch_types("kind"), scratch_types("terminated")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
+    write_state = online.OnlineSwap._write_state
+
+    def terminated_in_the_second_batch(self, step, cursor=None):
+        if cursor is not None and self.keys.get(next(iter(self.keys))) == ["4"]:
+            with psycopg.connect(**_dsn(), autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)",
+                              [connection.connection.info.backend_pid])
+        write_state(self, step, cursor)
+
+    monkeypatch.setattr(online.OnlineSwap, "_write_state", terminated_in_the_second_batch)
+    with pytest.raises(SwapInterrupted, match="stopped at its backfill step") as stopped:
+        _remove(kind, "c", "a")
+    assert "run migrate again" in str(stopped.value)
+    monkeypatch.undo()
+    connection.close()
+    assert run_sql("SELECT count(*) FROM {}", table) == [(9,)]
+    _remove(kind, "c", "a")
+    assert _count(table, "kind") == {"a": 9}
+    assert _leftovers() == []
+
+
+def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added_value(
+    scratch_types, monkeypatch
+):
+    kind, table = scratch_types("kind"), scratch_types("switched")
+    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+
+    def dies(*_args):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr(online, "drop_old_type", dies)
+    with pytest.raises(RuntimeError, match="died"):
+        _remove(kind, "c", "a")
+    monkeypatch.undo()
+    assert enum_labels(kind) == ["a", "b"]
+    assert _count(table, "kind") == {"a": 1, "b": 1}
+    (old,) = run_sql("SELECT typname::text FROM pg_type WHERE left(typname, 13) = "
+                     "'betintel_old_'")
+    entry = next(e for e in report.build_report(counts="none").enums if e.type == kind)
+    assert any("switch" in warning for warning in entry.warnings)
+    # What an ADD VALUE that waited for the guard does once the switch commits.
+    run_sql("ALTER TYPE {} ADD VALUE 'd' AFTER 'a'", old[0])
+
+    _remove(kind, "c", "a")
+
+    assert enum_labels(kind) == ["a", "d", "b"]
+    assert _leftovers() == []

@@ -38,3 +38,8 @@ def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of the driver error behind ``exc`` (Django wraps psycopg's), if any."""
     cause = find_cause(exc, lambda e: getattr(e, "sqlstate", None) is not None)
     return getattr(cause, "sqlstate", None)
+
+
+class SwapInterrupted(EnumMigrationError):
+    """An online type swap stopped part way: the tables are usable and the next migrate
+    resumes it (the message names the step)."""

@@ -56,9 +56,12 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
     dropped, shadow columns, indexes (their columns too) and constraints renamed to the old
     names (a unique
     constraint comes back ``USING INDEX``), defaults set (mapped), ``SET NOT NULL``, helper
-    CHECKs dropped, comments carried; then the old type is renamed ``betintel_old_<oid>``, the
-    new one takes its name (owner and comment carried) and the old one is dropped without
-    CASCADE. Afterwards the tables are ANALYZEd (under ``lock_timeout``).
+    CHECKs dropped, comments carried; then the old type is renamed ``betintel_old_<oid>`` (its
+    comment now holds the state) and the new one takes its name (owner and comment carried).
+    Once that commits, ``drop_old_type`` takes the old type's lock (so an ``ADD VALUE`` that
+    waited for the guard, and resolved the old type before waiting, finishes first), adds any
+    value it gained to the new type, and drops it without CASCADE. Afterwards the tables are
+    ANALYZEd (under ``lock_timeout``).
 
 Holding the type: a second session (the guard) runs ``COMMENT ON TYPE`` with the type's own
 comment inside a transaction it keeps open. That holds a ``SHARE UPDATE EXCLUSIVE`` lock on the
@@ -75,8 +78,10 @@ backfill leaves until the switch commits.
 
 State: the new type's comment holds ``{"betintel": {"online_swap": {"type", "value",
 "replacement", "step", "keys"}}}`` (``keys``: the last key backfilled per table oid, or
-``"done"``). ``under_way`` finds every swap in progress from it (``enum_status`` warns), and a
-later ``migrate`` resumes: every step checks the catalog and does only what is missing. A
+``"done"``); between the switch and the old type's drop, the old type's comment holds it.
+``under_way`` finds every swap in progress from it (``enum_status`` warns), and a later
+``migrate`` resumes: every step checks the catalog and does only what is missing (after the
+switch, ``finish_switched`` drops the old type). A
 blocking swap or an atomic migration meeting a swap under way first drops what it left
 (``abandon``).
 
@@ -118,8 +123,8 @@ from psycopg import sql
 
 from . import conf, introspection, locks
 from . import sql as enum_sql
-from .dependencies import Dependents, TableInfo
-from .errors import LockNotAcquired, RefusedChange, sqlstate
+from .dependencies import Default, Dependents, TableInfo
+from .errors import LockNotAcquired, RefusedChange, SwapInterrupted, sqlstate
 
 #: The swap's plan and progress go where the blocking swap's plan goes (``migrate`` shows it).
 logger = logging.getLogger("betintel.enums.swap")
@@ -215,7 +220,7 @@ class OnlineTable:
     info: TableInfo
     key: list[tuple[str, str]] = field(default_factory=list)
     columns: list[ShadowColumn] = field(default_factory=list)
-    defaults: list[tuple[str, sql.Composable]] = field(default_factory=list)
+    defaults: list[tuple[str, Default]] = field(default_factory=list)
     indexes: list[IndexCopy] = field(default_factory=list)
     checks: list[CheckCopy] = field(default_factory=list)
 
@@ -481,8 +486,8 @@ def under_way(connection) -> dict[str, dict]:
         cursor.execute(
             "SELECT obj_description(t.oid, 'pg_type') FROM pg_type t "
             "WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'e' "
-            "AND left(t.typname, 13) = %s",
-            [f"{PREFIX}new_"],
+            "AND left(t.typname, 13) IN (%s, %s)",
+            [f"{PREFIX}new_", f"{PREFIX}old_"],
         )
         comments = [row[0] for row in cursor.fetchall()]
     found = {}
@@ -492,6 +497,58 @@ def under_way(connection) -> dict[str, dict]:
         if isinstance(state, dict) and state.get("type"):
             found[state["type"]] = state
     return found
+
+
+def drop_old_type(schema_editor, type_name: str, type_oid: int, value: str) -> None:
+    """Drop the old type once the switch committed, carrying over any value added to it.
+
+    An ``ALTER TYPE … ADD VALUE`` that waited for the guard found the type by name before it
+    waited: when the switch commits, it adds its value to the old type. Taking the old type's
+    lock waits for it; its values missing from the new type are added there, then the old type
+    is dropped (without CASCADE), all in one transaction.
+    """
+    connection = schema_editor.connection
+    old_name = old_type_name(type_oid)
+    if schema_editor.collect_sql:
+        enum_sql.execute(schema_editor, enum_sql.drop_type(old_name))
+        return
+    purpose = f"dropping the old enum type of {type_name} after its online swap"
+    with transaction.atomic(using=connection.alias):
+        restore = locks.keep_lock_timeout(connection)
+        old = introspection.enum_type(connection, old_name)
+        if old is None:
+            return
+        locks.run_locked(schema_editor, enum_sql.comment_on_type(old_name, old.comment),
+                         purpose, type_name=old_name)
+        restore()
+        old = introspection.enum_type(connection, old_name)
+        new = list(introspection.enum_type(connection, type_name).values)
+        for position, label in enumerate(old.values):
+            if label == value or label in new:
+                continue
+            following = [v for v in old.values[position + 1:] if v in new]
+            enum_sql.execute(schema_editor, enum_sql.add_value(
+                type_name, label, before=following[0] if following else None))
+            new.insert(new.index(following[0]) if following else len(new), label)
+        enum_sql.execute(schema_editor, enum_sql.drop_type(old_name))
+
+
+def finish_switched(schema_editor, type_name: str) -> bool:
+    """Drop the old type an interrupted online swap left after its switch; True if one did."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
+            "WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'e' "
+            "AND left(t.typname, 13) = %s", [f"{PREFIX}old_"])
+        rows = cursor.fetchall()
+    for name, comment in rows:
+        record = introspection.parse_comment(comment).get(introspection.COMMENT_KEY) or {}
+        state = record.get(STATE_KEY) or {}
+        if state.get("type") == type_name:
+            drop_old_type(schema_editor, type_name, int(name[len(f"{PREFIX}old_"):]),
+                          state.get("value"))
+            return True
+    return False
 
 
 def _recorded_state(connection, online: OnlinePlan) -> dict | None:
@@ -561,10 +618,22 @@ def remove_value(schema_editor, online: OnlinePlan) -> None:
         guard.hold()
         # Planned again now that the type is held: a value added before is in the new type.
         swap = OnlineSwap(schema_editor, plan_held(schema_editor.connection, online), guard)
-        swap.run()
+        try:
+            swap.run()
+        except DatabaseError as exc:
+            raise SwapInterrupted(swap.interrupted(exc)) from exc
     finally:
         guard.close()
     swap.analyze()
+
+
+def _shape(online: OnlinePlan) -> list:
+    """What the switch relies on, per table: columns, indexes, CHECKs and defaults."""
+    return [
+        (table.info.oid, [c.name for c in table.columns], [i.oid for i in table.indexes],
+         [c.oid for c in table.checks], [column for column, _ in table.defaults])
+        for table in online.tables
+    ]
 
 
 def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
@@ -594,6 +663,7 @@ class OnlineSwap:
         self.plan = online
         self.guard = guard
         self.keys: dict[str, object] = {}
+        self.step = STEPS[0]
         self.purpose = f"removing {online.value!r} from enum type {online.type_name} online"
 
     def run(self, until: str | None = None) -> None:
@@ -673,7 +743,7 @@ class OnlineSwap:
                                   "rows, each batch in its own transaction, until no row is "
                                   "left: last_key is the last key copied (none at first), "
                                   "batch_end what the SELECT finds (none: no bound)")
-                          .format(sql.SQL(str(batch))))
+                          .format(sql.Literal(batch)))
                 self._run(sql.SQL("SET LOCAL {} = 'on'").format(
                     sql.Identifier(*BACKFILL_SETTING.split("."))))
                 self._run(self._batch_end(table, [sql.Placeholder("last_key")], batch))
@@ -747,6 +817,7 @@ class OnlineSwap:
             locks.lock_tables(editor, tables, self.purpose)
             for statement in statements:
                 self._run(statement)
+            drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
             return
         with transaction.atomic(using=editor.connection.alias):
             restore = locks.keep_lock_timeout(editor.connection)
@@ -758,9 +829,23 @@ class OnlineSwap:
                     "are usable, and the next migrate finishes it.", exc.blockers,
                 ) from exc
             restore()
+            self._refuse_if_changed(editor.connection)
             for statement in statements:
                 enum_sql.execute(editor, statement)
         self.guard.commit()
+        drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
+
+    def _refuse_if_changed(self, connection) -> None:
+        """Refuse the switch when the tables changed since the plan (an index or CHECK added
+        on an old column would go with it unseen); the next migrate plans again."""
+        fresh = plan_held(connection, self.plan)
+        if _shape(fresh) != _shape(self.plan):
+            raise RefusedChange(
+                f"The tables using enum type {self.plan.type_name} changed during its online "
+                "swap (a column, index, constraint or default was added or dropped), so the "
+                "switch did not happen. The online swap stays under way and the tables are "
+                "usable; run migrate again to include the change and finish it."
+            )
 
     def analyze(self) -> None:
         """Planner statistics for the switched tables, under the lock budget."""
@@ -1001,7 +1086,9 @@ class OnlineSwap:
         if online.owner is not None:
             statements.append(enum_sql.alter_type_owner(online.type_name, online.owner))
         statements.append(enum_sql.comment_on_type(online.type_name, online.comment))
-        statements.append(enum_sql.drop_type(old))
+        # Kept (with the state) until sessions that waited for it have finished: see
+        # ``drop_old_type``.
+        statements.append(enum_sql.comment_on_type(old, online.state("switch")))
         return statements
 
     # Running statements ---------------------------------------------------------------------
@@ -1015,6 +1102,7 @@ class OnlineSwap:
             self._run(enum_sql.set_lock_timeout(conf.lock_timeout()))
             for statement in statements:
                 self._run(statement)
+            drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
             return
 
         def work(_cursor):
@@ -1049,12 +1137,22 @@ class OnlineSwap:
         return None
 
     def _record(self, step: str) -> None:
+        self.step = step
         if self.editor.collect_sql:
             return
         self._write_state(step)
 
+    def interrupted(self, exc: BaseException) -> str:
+        """What to tell when a database error stopped the swap."""
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"The online swap removing {self.plan.value!r} from enum type "
+            f"{self.plan.type_name} stopped at its {self.step} step ({cause}). The tables are "
+            "usable with all their rows, and enum_status shows the swap under way; run migrate "
+            "again to resume and finish it."
+        )
+
     def _write_state(self, step: str, cursor=None) -> None:
-        self.step = step
         statement = enum_sql.comment_on_type(self.plan.new_type, self.plan.state(step, self.keys))
         if cursor is None:
             self._run(statement)
@@ -1196,16 +1294,27 @@ def abandon(schema_editor, type_name: str) -> bool:
             enum_sql.table_name(schema, function_name(existing.oid, table.oid))))
         for statement in statements:
             locks.run_locked(schema_editor, statement, purpose, tables=[table])
-    # Copies of indexes and constraints on other columns name the new type: they go with it.
+    # Copies of indexes and constraints on other columns name the new type: ours, by name.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n.nspname, c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = d.refobjid "
-            "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_type'::regclass "
-            "AND t.typname = %s AND c.relkind = 'i'", [new])
-        for schema_name, index in cursor.fetchall():
-            enum_sql.execute(schema_editor, enum_sql.drop_index(
-                enum_sql.table_name(schema_name, index)))
-    enum_sql.execute(schema_editor, sql.SQL("DROP TYPE {} CASCADE").format(
-        enum_sql.identifier(new)))
+            "SELECT DISTINCT n.nspname, c.relname, con.conname FROM pg_depend d "
+            "JOIN pg_type t ON t.oid = d.refobjid "
+            "LEFT JOIN pg_constraint con ON d.classid = 'pg_constraint'::regclass "
+            "AND con.oid = d.objid "
+            "JOIN pg_class c ON c.oid = CASE WHEN con.oid IS NULL THEN d.objid "
+            "ELSE con.conrelid END "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE d.refclassid = 'pg_type'::regclass AND t.typname = %s "
+            "AND t.typnamespace = current_schema()::regnamespace "
+            "AND (con.oid IS NOT NULL OR (d.classid = 'pg_class'::regclass AND c.relkind = 'i'))"
+            "AND left(coalesce(con.conname, c.relname), 9) = 'betintel_'",
+            [new],
+        )
+        copies = cursor.fetchall()
+    for schema_name, relation, constraint in copies:
+        target = enum_sql.table_name(schema_name, relation)
+        enum_sql.execute(schema_editor, enum_sql.drop_index(target) if constraint is None
+                         else enum_sql.alter_table(target, [enum_sql.drop_constraint(constraint)]))
+    # Without CASCADE: anything else using the new type makes this fail, naming it.
+    enum_sql.execute(schema_editor, enum_sql.drop_type(new))
     return True

@@ -169,6 +169,11 @@ def remove_value(
     connection = schema_editor.connection
     if schema_editor.collect_sql:
         return _collect(schema_editor, type_name, value, replacement)
+    existing = introspection.enum_type(connection, type_name)
+    if existing is not None and value not in existing.values:
+        # An online swap interrupted after its switch: the value is gone, the old type not yet.
+        online.finish_switched(schema_editor, type_name)
+        return False
     blocking, online_plan = _online_plan(schema_editor, type_name, value, replacement)
     if online_plan is not None:
         if replacement is None:
