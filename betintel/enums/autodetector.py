@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.core.management.base import CommandError
 from django.db.migrations import Migration
@@ -33,10 +34,12 @@ from .operations import (
     RemoveEnumValue,
     RenameEnumValue,
 )
-from .questioner import enum_questioner
+from .questioner import ask_rename_enum_value
 from .state import TypeState, alter_enum_fields, enum_fields, enum_types
 
-logger = logging.getLogger("betintel.enums")
+#: Where warnings about changes that write no operation go; our ``makemigrations`` prints them
+#: on its stderr while it runs.
+logger = logging.getLogger(__name__)
 
 #: ``OperationDependency.type`` for "the operation that creates enum type ``model_name``".
 ENUM_TYPE_CREATED = "enum_type_created"
@@ -176,19 +179,19 @@ def _reorder_message(name: str, database_order: list[str], code_order: list[str]
     )
 
 
-class EnumAutodetector(MigrationAutodetector):
-    """Django's autodetector, plus the enum rules of SPEC §5."""
+class EnumAutodetectorMixin:
+    """The enum rules of SPEC §5, for any subclass of Django's ``MigrationAutodetector``.
+
+    Combine it with another autodetector by putting it first:
+    ``class ProjectAutodetector(EnumAutodetectorMixin, OtherAutodetector)``, and set that class
+    as ``autodetector`` on the project's ``makemigrations`` and ``migrate`` commands.
+    """
 
     def __init__(self, from_state, to_state, questioner=None) -> None:
         # makemigrations always passes a questioner and refuses unsafe enum edits; migrate's
         # after-the-fact check passes none, and there an unsafe edit is reported as pending.
         self.refuse_unsafe = questioner is not None
-        super().__init__(from_state, to_state, enum_questioner(questioner))
-
-    @classmethod
-    def reporting_to(cls, write: Callable[[str], None]) -> type[EnumAutodetector]:
-        """This autodetector, with its warnings sent to ``write`` (a command's stderr)."""
-        return type(cls.__name__, (cls,), {"report": staticmethod(write)})
+        super().__init__(from_state, to_state, questioner)
 
     def report(self, message: str) -> None:
         """Tell the person running makemigrations about a change that writes no operation."""
@@ -217,7 +220,7 @@ class EnumAutodetector(MigrationAutodetector):
         for name in sorted(self.old_enum_types.keys() | self.new_enum_types.keys()):
             old, new = self.old_enum_types.get(name), self.new_enum_types.get(name)
             in_scope = self._in_scope(old, new)
-            ask = self.questioner.ask_rename_enum_value if in_scope else _never
+            ask = partial(ask_rename_enum_value, self.questioner) if in_scope else _never
             change = plan_type_change(old, new, ask)
             change.refusals += self._conflicting_declarations(name)
             if in_scope:
@@ -381,6 +384,10 @@ class EnumAutodetector(MigrationAutodetector):
                     and creator not in migration.dependencies
                 ):
                     migration.dependencies.append(creator)
+
+
+class EnumAutodetector(EnumAutodetectorMixin, MigrationAutodetector):
+    """Django's autodetector, plus the enum rules of SPEC §5."""
 
 
 def _bring_to(new: TypeState) -> Callable:
