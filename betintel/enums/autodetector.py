@@ -36,7 +36,7 @@ from .operations import (
     RemoveEnumValue,
     RenameEnumValue,
 )
-from .questioner import ask_rename_enum_value
+from .questioner import EnumQuestioner, ask_rename_enum_value
 from .state import TypeState, alter_enum_fields, enum_fields, enum_types
 
 #: Where warnings about changes that write no operation go; our ``makemigrations`` prints them
@@ -201,7 +201,7 @@ class EnumAutodetectorMixin:
         # makemigrations always passes a questioner and refuses unsafe enum edits; migrate's
         # after-the-fact check passes none, and there an unsafe edit is reported as pending.
         self.refuse_unsafe = questioner is not None
-        super().__init__(from_state, to_state, questioner)
+        super().__init__(from_state, to_state, questioner or EnumQuestioner())
 
     def report(self, message: str) -> None:
         """Tell the person running makemigrations about a change that writes no operation."""
