@@ -522,3 +522,14 @@ def test_migrate_check__unsafe_edit__reported_as_pending_not_raised():
     # migrate builds the autodetector without a questioner, after applying migrations.
     changes = EnumAutodetector(before, after).changes(_graph(_mood_created(["x", "y"])))
     assert changes["alpha"]
+
+
+def test_two_types_changed_in_one_run__operations_in_type_name_order(tmp_path, settings):
+    package = temporary_migration_module(
+        tmp_path, settings, "enumapp", _state(colour=["red", "green"], finish_deprecated={})
+    )
+    _out, err, code = _makemigrations()
+    assert code == 0, err
+    text = _only_written(tmp_path, package)
+    assert text.index("value='blue'") < text.index("value='metallic'")
+    assert "AlterField" not in text

@@ -1,6 +1,8 @@
 """``makemigrations`` support: detect enum changes in the code and write enum operations (SPEC §5).
 
-Enum state lives in the ``EnumField``\\ s (``state.py``). Each type's change is planned first
+The rules come as ``EnumAutodetectorMixin``, to combine with any ``MigrationAutodetector``
+(``EnumAutodetector`` is it on Django's). Enum state lives in the ``EnumField``\\ s
+(``state.py``). When ``changes()`` is called, each type's change is planned first
 (``plan_type_change``): renames are asked about, unsafe edits refused, reorders reported. The old
 state's enum fields are then brought up to the new values, so Django writes no ``AlterField`` for
 a change that only touches an enum type, and the enum operations are placed around Django's:
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.core.management.base import CommandError
 from django.db.migrations import Migration
@@ -33,10 +36,12 @@ from .operations import (
     RemoveEnumValue,
     RenameEnumValue,
 )
-from .questioner import enum_questioner
+from .questioner import EnumQuestioner, ask_rename_enum_value
 from .state import TypeState, alter_enum_fields, enum_fields, enum_types
 
-logger = logging.getLogger("betintel.enums")
+#: Where warnings about changes that write no operation go; our ``makemigrations`` prints them
+#: on its stderr while it runs.
+logger = logging.getLogger(__name__)
 
 #: ``OperationDependency.type`` for "the operation that creates enum type ``model_name``".
 ENUM_TYPE_CREATED = "enum_type_created"
@@ -176,40 +181,47 @@ def _reorder_message(name: str, database_order: list[str], code_order: list[str]
     )
 
 
-class EnumAutodetector(MigrationAutodetector):
-    """Django's autodetector, plus the enum rules of SPEC §5."""
+class EnumAutodetectorMixin:
+    """The enum rules of SPEC §5, for any subclass of Django's ``MigrationAutodetector``.
+
+    Combine it with another autodetector by putting it first:
+    ``class ProjectAutodetector(EnumAutodetectorMixin, OtherAutodetector)``, and set that class
+    as ``autodetector`` on the project's ``makemigrations`` and ``migrate`` commands.
+    """
+
+    #: Before ``changes()`` plans them (or when Django's own tests call ``_detect_changes``
+    #: directly), there are no enum changes and the autodetector is Django's.
+    only_apps: set[str] = set()
+    type_creators: dict[str, tuple[str, str]] = {}
+    old_enum_types: dict[str, TypeState] = {}
+    new_enum_types: dict[str, TypeState] = {}
+    enum_changes: list[TypeChange] = []
 
     def __init__(self, from_state, to_state, questioner=None) -> None:
         # makemigrations always passes a questioner and refuses unsafe enum edits; migrate's
         # after-the-fact check passes none, and there an unsafe edit is reported as pending.
         self.refuse_unsafe = questioner is not None
-        super().__init__(from_state, to_state, enum_questioner(questioner))
-
-    @classmethod
-    def reporting_to(cls, write: Callable[[str], None]) -> type[EnumAutodetector]:
-        """This autodetector, with its warnings sent to ``write`` (a command's stderr)."""
-        return type(cls.__name__, (cls,), {"report": staticmethod(write)})
+        super().__init__(from_state, to_state, questioner or EnumQuestioner())
 
     def report(self, message: str) -> None:
         """Tell the person running makemigrations about a change that writes no operation."""
         logger.warning(message)
 
     def changes(self, graph, trim_to_apps=None, convert_apps=None, migration_name=None):
+        """Plan the enum changes, then let Django detect the rest against the updated state."""
         self.only_apps = set(trim_to_apps or ())
-        return super().changes(graph, trim_to_apps, convert_apps, migration_name)
-
-    def _detect_changes(self, convert_apps=None, graph=None):
         self.type_creators = _type_creators(graph)
         # Types of unmanaged models (managed = False) belong to someone else: never touched.
         self.old_enum_types = enum_types(self.from_state, managed_only=True)
         self.new_enum_types = enum_types(self.to_state, managed_only=True)
         self.enum_changes = self.plan_enum_changes()
+        self._owners: dict[str, str] = {}  # owner() asks for each operation Django adds
         self.from_state = self.from_state.clone()
         for change in self.enum_changes:
             new = self.new_enum_types.get(change.name)
             if change.name in self.old_enum_types and new is not None and not change.refusals:
                 alter_enum_fields(self.from_state, change.name, _bring_to(new))
-        return super()._detect_changes(convert_apps, graph)
+        return super().changes(graph, trim_to_apps, convert_apps, migration_name)
 
     def plan_enum_changes(self) -> list[TypeChange]:
         """Plan every type; raise the refusals (as one ``CommandError``) if there are any."""
@@ -217,7 +229,7 @@ class EnumAutodetector(MigrationAutodetector):
         for name in sorted(self.old_enum_types.keys() | self.new_enum_types.keys()):
             old, new = self.old_enum_types.get(name), self.new_enum_types.get(name)
             in_scope = self._in_scope(old, new)
-            ask = self.questioner.ask_rename_enum_value if in_scope else _never
+            ask = partial(ask_rename_enum_value, self.questioner) if in_scope else _never
             change = plan_type_change(old, new, ask)
             change.refusals += self._conflicting_declarations(name)
             if in_scope:
@@ -231,7 +243,7 @@ class EnumAutodetector(MigrationAutodetector):
 
     def _in_scope(self, old: TypeState | None, new: TypeState | None) -> bool:
         """Whether makemigrations was asked about an app that uses this type."""
-        if not getattr(self, "only_apps", None):
+        if not self.only_apps:
             return True
         apps = {app for state in (old, new) if state for app, _m, _f in state.fields}
         return bool(apps & self.only_apps)
@@ -260,6 +272,12 @@ class EnumAutodetector(MigrationAutodetector):
 
     def owner(self, name: str) -> str:
         """The app whose migrations hold the operations on type ``name``."""
+        owners = vars(self).setdefault("_owners", {})
+        if name not in owners:
+            owners[name] = self._find_owner(name)
+        return owners[name]
+
+    def _find_owner(self, name: str) -> str:
         creator = self.type_creators.get(name)
         apps = {app for app, _model in self.from_state.models} | {
             app for app, _model in self.to_state.models
@@ -270,8 +288,11 @@ class EnumAutodetector(MigrationAutodetector):
         return state.fields[0][0]
 
     def add_operation(self, app_label, operation, dependencies=None, beginning=False):
+        """Django's, with character/enum conversions and the uses of new types and values."""
         if type(operation) is django_ops.AlterField:
             operation = self._as_conversion(app_label, operation)
+        dependencies = list(dependencies or [])
+        dependencies += [d for d in self._enum_dependencies(operation) if d not in dependencies]
         super().add_operation(app_label, operation, dependencies, beginning)
 
     def _as_conversion(self, app_label: str, operation: django_ops.AlterField):
@@ -294,42 +315,45 @@ class EnumAutodetector(MigrationAutodetector):
     # Placing the enum operations ------------------------------------------------------------
 
     def _sort_migrations(self):
+        # Django's last look at each app's whole list before cutting it, with no public hook:
+        # the enum operations go before and after its sorted operations, in the planned order.
         super()._sort_migrations()
-        # Refused types are left to Django: its AlterField shows that something is pending.
-        placed = [change for change in self.enum_changes if not change.refusals]
-        early: dict[str, list] = {}
-        late: dict[str, list] = {}
+        placed = self._placed()
+        for change in reversed(placed):
+            for operation in reversed(change.early):
+                self.add_operation(self.owner(change.name), operation, beginning=True)
         for change in placed:
-            for operation in change.early + change.late:
-                operation._auto_deps = []
+            for operation in change.late:
+                dependencies = None
                 if isinstance(operation, DropEnumType):
-                    operation._auto_deps = self._last_use_dependencies(change.name)
-            early.setdefault(self.owner(change.name), []).extend(change.early)
-            late.setdefault(self.owner(change.name), []).extend(change.late)
-        for app_label in early.keys() | late.keys():
-            existing = self.generated_operations.get(app_label, [])
-            self.generated_operations[app_label] = (
-                early.get(app_label, []) + existing + late.get(app_label, [])
-            )
-        for change in placed:
-            owner = self.owner(change.name)
-            if change.name not in self.old_enum_types:
-                self._depend_on(OperationDependency(owner, change.name, None, ENUM_TYPE_CREATED))
-            for value in change.added:
-                self._depend_on(OperationDependency(owner, change.name, value, ENUM_VALUE_ADDED))
+                    dependencies = self._last_use_dependencies(change.name)
+                self.add_operation(self.owner(change.name), operation, dependencies)
 
-    def _depend_on(self, dependency: OperationDependency) -> None:
-        """Make each generated operation that uses what ``dependency`` names depend on it."""
-        for operations in self.generated_operations.values():
-            for operation in operations:
-                if dependency.type == ENUM_TYPE_CREATED:
-                    uses = dependency.model_name in _field_types(operation)
-                else:
-                    uses = dependency.field_name in _values_used_by(
-                        operation, self.deep_deconstruct
-                    )
-                if uses and dependency not in operation._auto_deps:
-                    operation._auto_deps.append(dependency)
+    def _placed(self) -> list[TypeChange]:
+        """The planned changes that get operations."""
+        # Refused types are left to Django: its AlterField shows that something is pending.
+        return [change for change in self.enum_changes if not change.refusals]
+
+    def _enum_dependencies(self, operation) -> list[OperationDependency]:
+        """What ``operation`` uses of the types created and values added in this run."""
+        dependencies = []
+        types = _field_types(operation)
+        used = None
+        for change in self._placed():
+            owner = self.owner(change.name)
+            if change.name not in self.old_enum_types and change.name in types:
+                dependencies.append(
+                    OperationDependency(owner, change.name, None, ENUM_TYPE_CREATED)
+                )
+            if change.added:
+                if used is None:
+                    used = _values_used_by(operation, self.deep_deconstruct)
+                dependencies += [
+                    OperationDependency(owner, change.name, value, ENUM_VALUE_ADDED)
+                    for value in change.added
+                    if value in used
+                ]
+        return dependencies
 
     def _last_use_dependencies(self, name: str) -> list[OperationDependency]:
         """The removals (or alterations) of every field that used type ``name``."""
@@ -359,6 +383,8 @@ class EnumAutodetector(MigrationAutodetector):
     # Cutting migrations -----------------------------------------------------------------------
 
     def _build_migration_list(self, graph=None):
+        # Where Django cuts the operations into migrations (no public hook): a value added is
+        # used in the next migration only, and each removal gets a non-atomic one of its own.
         super()._build_migration_list(graph)
         for app_label, migrations in self.migrations.items():
             self.migrations[app_label] = [
@@ -381,6 +407,10 @@ class EnumAutodetector(MigrationAutodetector):
                     and creator not in migration.dependencies
                 ):
                     migration.dependencies.append(creator)
+
+
+class EnumAutodetector(EnumAutodetectorMixin, MigrationAutodetector):
+    """Django's autodetector, plus the enum rules of SPEC §5."""
 
 
 def _bring_to(new: TypeState) -> Callable:
@@ -412,6 +442,7 @@ def _split_new_value_uses(migration: Migration) -> list[Migration]:
         for op in operations
         if any(
             dep.type == ENUM_VALUE_ADDED and (dep.model_name, dep.field_name) in added
+            # Django keeps what add_operation() was given there, and nowhere public.
             for dep in getattr(op, "_auto_deps", ())
         )
     }
@@ -420,10 +451,7 @@ def _split_new_value_uses(migration: Migration) -> list[Migration]:
     last_add = max(i for i, op in enumerate(operations) if isinstance(op, AddEnumValue))
     first_ops = [op for op in operations[: last_add + 1] if id(op) not in users]
     taken = {id(op) for op in first_ops}
-    subclass = type("Migration", (Migration,), {"operations": [], "dependencies": []})
-    first = subclass(f"{migration.name}_values", migration.app_label)
-    first.operations = first_ops
-    first.dependencies = list(migration.dependencies)
+    first = _part(migration, "values", first_ops)
     first.initial = migration.initial
     migration.operations = [op for op in operations if id(op) not in taken]
     return [first, migration]
@@ -443,12 +471,9 @@ def _removals_on_their_own(migration: Migration) -> list[Migration]:
             groups[-1].append(operation)
     if not any(_is_removal(group) for group in groups):
         return [migration]
-    subclass = type("Migration", (Migration,), {"operations": [], "dependencies": []})
     parts = []
     for number, group in enumerate(groups[:-1], start=1):
-        part = subclass(f"{migration.name}_{number}", migration.app_label)
-        part.operations = group
-        part.dependencies = list(migration.dependencies)
+        part = _part(migration, str(number), group)
         part.initial = migration.initial and number == 1
         part.atomic = not _is_removal(group)
         parts.append(part)
@@ -456,6 +481,14 @@ def _removals_on_their_own(migration: Migration) -> list[Migration]:
     migration.initial = migration.initial and not parts
     migration.atomic = not _is_removal(groups[-1])
     return [*parts, migration]
+
+
+def _part(migration: Migration, suffix: str, operations: list) -> Migration:
+    """A migration cut from ``migration``, before it and with the same dependencies."""
+    part = Migration(f"{migration.name}_{suffix}", migration.app_label)
+    part.operations = operations
+    part.dependencies = list(migration.dependencies)
+    return part
 
 
 def _is_removal(operations: list) -> bool:

@@ -14,9 +14,7 @@ class InteractiveEnumQuestioner(InteractiveMigrationQuestioner):
 
     def ask_rename_enum_value(self, type_name: str, old: str, new: str) -> bool:
         """Was value ``old`` of ``type_name`` renamed to ``new`` (rather than removed)?"""
-        return self._boolean_input(
-            f"Did you rename value {old!r} of enum type {type_name} to {new!r}? [y/N]", False
-        )
+        return _ask_on_terminal(self, type_name, old, new)
 
 
 class EnumQuestioner(MigrationQuestioner):
@@ -24,32 +22,40 @@ class EnumQuestioner(MigrationQuestioner):
 
     def ask_rename_enum_value(self, type_name: str, old: str, new: str) -> bool:
         """Answer from ``defaults['ask_rename_enum_value']``: never assume a rename unasked."""
-        return self.defaults.get("ask_rename_enum_value", False)
+        return _default_answer(self)
 
 
 class NonInteractiveEnumQuestioner(EnumQuestioner, NonInteractiveMigrationQuestioner):
     """Cannot ask: an edited value string is taken as a removal, which makemigrations refuses."""
 
 
-def enum_questioner(questioner: MigrationQuestioner | None) -> MigrationQuestioner:
-    """``questioner`` able to ask the enum questions, keeping everything it was given.
+def ask_rename_enum_value(
+    questioner: MigrationQuestioner, type_name: str, old: str, new: str
+) -> bool:
+    """Ask ``questioner`` whether value ``old`` of ``type_name`` was renamed to ``new``.
 
-    Django's ``makemigrations`` builds its questioner inside ``handle()``; rather than copy that
-    method, the autodetector upgrades the questioner it receives to the matching enum one.
+    A questioner with its own ``ask_rename_enum_value`` answers itself. Any other questioner
+    (Django's, or a project's subclass) is asked the way its kind asks Django's questions: on
+    its terminal when it is interactive, from its ``defaults`` otherwise. The questioner is
+    used as given, so its answers to Django's own questions stay its own.
     """
-    if hasattr(questioner, "ask_rename_enum_value"):
-        return questioner
-    if questioner is None:
-        return EnumQuestioner()
-    common = {
-        "defaults": questioner.defaults,
-        "specified_apps": questioner.specified_apps,
-        "dry_run": questioner.dry_run,
-    }
+    own = getattr(questioner, "ask_rename_enum_value", None)
+    if own is not None:
+        return own(type_name, old, new)
     if isinstance(questioner, InteractiveMigrationQuestioner):
-        return InteractiveEnumQuestioner(**common, prompt_output=questioner.prompt_output)
-    if isinstance(questioner, NonInteractiveMigrationQuestioner):
-        return NonInteractiveEnumQuestioner(
-            **common, verbosity=questioner.verbosity, log=questioner.log
-        )
-    return EnumQuestioner(**common)
+        return _ask_on_terminal(questioner, type_name, old, new)
+    return _default_answer(questioner)
+
+
+def _ask_on_terminal(
+    questioner: InteractiveMigrationQuestioner, type_name: str, old: str, new: str
+) -> bool:
+    # _boolean_input is how every question of Django's interactive questioner is asked (its
+    # prompt_output and input()); Django offers no public way to ask a yes/no question.
+    return questioner._boolean_input(
+        f"Did you rename value {old!r} of enum type {type_name} to {new!r}? [y/N]", False
+    )
+
+
+def _default_answer(questioner: MigrationQuestioner) -> bool:
+    return bool(questioner.defaults.get("ask_rename_enum_value", False))

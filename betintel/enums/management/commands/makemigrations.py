@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from django.core.management.commands import makemigrations
 from django.db.migrations.writer import MigrationWriter
 
+from betintel.enums import autodetector as enum_autodetector
 from betintel.enums.autodetector import EnumAutodetector
+
+
+class _WarningHandler(logging.Handler):
+    """Writes the autodetector's warnings (members reordered) to the command's stderr."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(logging.WARNING)
+        self.command = command
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.command.write_warning(self.format(record))
 
 
 class Command(makemigrations.Command):
@@ -14,12 +29,30 @@ class Command(makemigrations.Command):
         + " Also detects changes to enum types, and refuses unsafe ones (a value deleted "
         "without being deprecated first, or edited in place)."
     )
+    #: A project's subclass may set its own class here; combine it with
+    #: ``betintel.enums.autodetector.EnumAutodetectorMixin`` to keep the enum rules.
     autodetector = EnumAutodetector
 
     def handle(self, *app_labels, **options):
-        # Warnings of the autodetector (members reordered) belong on this run's stderr.
-        self.autodetector = type(self).autodetector.reporting_to(self.write_warning)
-        return super().handle(*app_labels, **options)
+        with self._warnings_on_stderr():
+            return super().handle(*app_labels, **options)
+
+    @contextlib.contextmanager
+    def _warnings_on_stderr(self):
+        """While this run lasts, the autodetector's warnings go to its stderr (and only
+        there, not also to the project's console handler)."""
+        logger = enum_autodetector.logger
+        handler = _WarningHandler(self)
+        saved = logger.level, logger.propagate
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]
 
     def write_warning(self, message: str) -> None:
         """Print ``message`` as a warning on stderr."""
