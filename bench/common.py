@@ -78,6 +78,34 @@ def _create_database(name: str) -> None:
             maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def copy_database(source: str, target: str) -> None:
+    """``target`` as a fresh copy of ``source`` (dropped first if it exists), file by file.
+
+    Nobody may be connected to ``source`` meanwhile: Django's connections are closed, and a
+    copy refused because autovacuum was visiting is tried again.
+    """
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    if target in PROTECTED:
+        sys.exit(f"Refusing to overwrite database {target!r}.")
+    connections.close_all()
+    with _maintenance_connection() as maintenance:
+        maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(target)))
+        for attempt in range(50):
+            try:
+                maintenance.execute(sql.SQL(
+                    "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY"
+                ).format(sql.Identifier(target), sql.Identifier(source)))
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
+
+
 def drop_database(name: str) -> None:
     """Drop the benchmark database (never one of the protected ones)."""
     from django.db import connections

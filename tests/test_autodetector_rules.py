@@ -118,7 +118,38 @@ def test_deprecated_member_deleted__remove_enum_value_with_recorded_replacement(
     text = _only_written(tmp_path, package)
     assert "RemoveEnumValue(" in text
     assert "value='pearl'" in text and "replacement='matte'" in text
+    assert "    atomic = False\n" in text
     assert "AlterField" not in text
+    assert "No changes detected" in _makemigrations()[0]
+
+
+def test_removal_with_other_changes__removal_in_a_non_atomic_migration_of_its_own(
+    tmp_path, settings
+):
+    import importlib
+
+    package = temporary_migration_module(
+        tmp_path,
+        settings,
+        "enumapp",
+        _state(
+            colour=("red", "green"),
+            finish=[*FINISH, "pearl"],
+            finish_deprecated={"metallic": "gloss", "pearl": "matte"},
+        ),
+    )
+    _out, err, code = _makemigrations()
+    assert code == 0, err
+    written = written_migrations(tmp_path, package)
+    assert len(written) == 2
+    (first_name, first), (second_name, second) = written.items()
+    assert "AddEnumValue(" in first and "RemoveEnumValue" not in first
+    assert "atomic = False" not in first
+    assert "RemoveEnumValue(" in second and "AddEnumValue" not in second
+    assert f"('enumapp', '{first_name.removesuffix('.py')}')" in second
+    module = importlib.import_module(f"{package}.{second_name.removesuffix('.py')}")
+    assert module.Migration.atomic is False
+    assert len(module.Migration.operations) == 1
     assert "No changes detected" in _makemigrations()[0]
 
 

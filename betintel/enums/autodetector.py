@@ -7,7 +7,8 @@ a change that only touches an enum type, and the enum operations are placed arou
 creations, additions, renames and deprecations before the fields that use them, removals and
 drops after the last use is gone. A value added in a migration is never used in the same one:
 such uses are moved into the next migration (PostgreSQL refuses a new value inside the
-transaction that added it).
+transaction that added it). Each value removal gets a migration of its own with
+``atomic = False``, so its type swap can run online (``online.py``).
 """
 
 from __future__ import annotations
@@ -361,7 +362,10 @@ class EnumAutodetector(MigrationAutodetector):
         super()._build_migration_list(graph)
         for app_label, migrations in self.migrations.items():
             self.migrations[app_label] = [
-                part for migration in migrations for part in _split_new_value_uses(migration)
+                part
+                for migration in migrations
+                for split in _split_new_value_uses(migration)
+                for part in _removals_on_their_own(split)
             ]
             for migration in self.migrations[app_label]:
                 self._depend_on_type_creators(migration)
@@ -423,6 +427,39 @@ def _split_new_value_uses(migration: Migration) -> list[Migration]:
     first.initial = migration.initial
     migration.operations = [op for op in operations if id(op) not in taken]
     return [first, migration]
+
+
+def _removals_on_their_own(migration: Migration) -> list[Migration]:
+    """Each ``RemoveEnumValue`` in a non-atomic migration of its own, so that its type swap can
+    run online (SPEC §4a); the other operations keep their order around it.
+
+    The last part is ``migration`` itself, so that what depends on it still depends on all.
+    """
+    groups: list[list] = []
+    for operation in migration.operations:
+        if isinstance(operation, RemoveEnumValue) or not groups or _is_removal(groups[-1]):
+            groups.append([operation])
+        else:
+            groups[-1].append(operation)
+    if not any(_is_removal(group) for group in groups):
+        return [migration]
+    subclass = type("Migration", (Migration,), {"operations": [], "dependencies": []})
+    parts = []
+    for number, group in enumerate(groups[:-1], start=1):
+        part = subclass(f"{migration.name}_{number}", migration.app_label)
+        part.operations = group
+        part.dependencies = list(migration.dependencies)
+        part.initial = migration.initial and number == 1
+        part.atomic = not _is_removal(group)
+        parts.append(part)
+    migration.operations = groups[-1]
+    migration.initial = migration.initial and not parts
+    migration.atomic = not _is_removal(groups[-1])
+    return [*parts, migration]
+
+
+def _is_removal(operations: list) -> bool:
+    return len(operations) == 1 and isinstance(operations[0], RemoveEnumValue)
 
 
 def _field_types(operation) -> set[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
-from . import conf, introspection
+from . import conf, introspection, online
 from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
 from .fields import base_enum_field, choices_path, model_enum_fields
 from .markers import member_state
@@ -188,8 +188,13 @@ def build_report(
     """Compare the enum types of the code with those of database ``using``."""
     connection = connections[using]
     code = code_types(using, app_registry)
-    database = introspection.enum_types(connection)
+    # The types and columns of an online swap under way are its own: reported on the old type.
+    database = {
+        name: found for name, found in introspection.enum_types(connection).items()
+        if not name.startswith(online.PREFIX)
+    }
     columns = enum_columns(connection)
+    swaps = online.under_way(connection)
     names = sorted(set(code) | set(database))
     wanted = {
         column: _all_values(code.get(name), database.get(name))
@@ -205,7 +210,22 @@ def build_report(
         )
         for name in names
     ]
+    for entry in enums:
+        entry.warnings.extend(swap_warnings(entry.type, swaps))
     return StatusReport(using, enums, flags, counts)
+
+
+def swap_warnings(name: str, swaps: dict[str, dict]) -> list[str]:
+    """A warning when an online swap of type ``name`` was left unfinished."""
+    state = swaps.get(name)
+    if state is None:
+        return []
+    moved = f", rows moving to {state['replacement']!r}" if state.get("replacement") else ""
+    return [
+        f"An online type swap of {name} is under way (removing {state.get('value')!r}{moved}; "
+        f"step: {state.get('step')}). The tables stay usable; run manage.py migrate to resume "
+        "and finish it."
+    ]
 
 
 def field_report(
@@ -225,9 +245,11 @@ def field_report(
     values = _all_values(declared, database)
     counted = count_values(connection, dict.fromkeys(columns, values), counts)
     declared.fields.append(f"{model._meta.label}.{model_field.name}")
-    return compare_type(
+    entry = compare_type(
         declared.name, declared, database, columns, counted, conf.feature_flags(), counts
     )
+    entry.warnings.extend(swap_warnings(declared.name, online.under_way(connection)))
+    return entry
 
 
 def _all_values(code: CodeType | None, database: introspection.EnumType | None) -> list[str]:

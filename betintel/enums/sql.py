@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from psycopg import sql
@@ -177,3 +178,119 @@ def count_holding(
             condition = sql.SQL("{}::text = {}").format(identifier(column), literal(value))
         counts.append(sql.SQL("count(*) FILTER (WHERE {})").format(condition))
     return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), table)
+
+
+# Definitions the server deparsed, rewritten token by token ---------------------------------
+
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<string>[EeBbXxNnUu]?'(?:[^']|'')*')
+      | (?P<quoted>"(?:[^"]|"")*")
+      | (?P<word>[^\W\d][\w$]*)
+      | (?P<number>\d[\w.]*)
+      | (?P<cast>::)
+      | (?P<other>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` for each token of deparsed SQL: string constants and quoted names whole."""
+    return [(match.lastgroup, match.group()) for match in _TOKEN.finditer(text)]
+
+
+def _name_of(kind: str, text: str) -> str | None:
+    if kind == "quoted":
+        return text[1:-1].replace('""', '"')
+    return text if kind == "word" else None
+
+
+def rewrite_references(
+    text: str,
+    columns: dict[str, str],
+    type_schema: str,
+    type_name: str,
+    new_type: str,
+    quote,
+) -> str:
+    """``text`` with references to ``columns`` (old name: new name) and to the type renamed.
+
+    ``text`` is an expression, constraint or index tail as the server deparses it. A name is a
+    column reference unless it follows ``::`` or ``.``, or is followed by ``(`` or ``.``; a type
+    reference is the name after ``::`` (``schema.`` optional). String constants and quoted names
+    are tokens of their own, so a label or another name that merely contains a column's name is
+    never touched. ``quote`` turns a name into a quoted identifier.
+    """
+    parts = tokens(text)
+    solid = [i for i, (kind, _) in enumerate(parts) if kind != "space"]
+    out = [token for _, token in parts]
+    new_type_sql = quote(type_schema) + "." + quote(new_type)
+    for position, i in enumerate(solid):
+        kind, token = parts[i]
+        name = _name_of(kind, token)
+        if name is None:
+            continue
+        before = parts[solid[position - 1]][1] if position > 0 else ""
+        after = parts[solid[position + 1]][1] if position + 1 < len(solid) else ""
+        if before == "::":
+            if after == "." and position + 2 < len(solid):
+                j = solid[position + 2]
+                if name == type_schema and _name_of(*parts[j]) == type_name:
+                    out[i], out[solid[position + 1]], out[j] = new_type_sql, "", ""
+            elif name == type_name:
+                out[i] = new_type_sql
+        elif name in columns and before != "." and after not in ("(", "."):
+            out[i] = quote(columns[name])
+    return "".join(out)
+
+
+def index_tail(definition: str) -> tuple[bool, str]:
+    """``(unique, tail)`` of a ``pg_get_indexdef`` text: the tail starts at ``USING``."""
+    parts = tokens(definition)
+    words = [token for kind, token in parts if kind == "word"]
+    unique = len(words) > 1 and words[1] == "UNIQUE"
+    for i, (kind, token) in enumerate(parts):
+        if kind == "word" and token == "USING":
+            return unique, "".join(token for _, token in parts[i:])
+    raise ValueError(f"Unexpected index definition: {definition}")
+
+
+def add_column(name: str, type_sql: sql.Composable) -> sql.Composed:
+    return sql.SQL("ADD COLUMN {} {}").format(identifier(name), type_sql)
+
+
+def mapped_value(
+    source: sql.Composable,
+    array: bool,
+    value: str,
+    replacement: str | None,
+    labels: Iterable[str],
+    old_type: sql.Composable,
+    new_type: sql.Composable,
+) -> sql.Composed:
+    """``source`` (of ``old_type``) as ``new_type``: ``value`` becomes ``replacement``, and a
+    label the new type lacks gives NULL instead of an error (a trigger must not fail writes).
+
+    A single value is mapped by comparing enum constants (no text conversion: this runs for
+    every row written); an array goes through text, as no cast joins two enum types.
+    """
+    labels = list(labels)
+    if array:
+        known = sql.SQL("ARRAY[{}]::text[]").format(literal_list(labels))
+        as_text = sql.SQL("{}::text[]").format(source)
+        if replacement is not None:
+            as_text = sql.SQL("array_replace({}, {}, {})").format(
+                as_text, literal(value), literal(replacement)
+            )
+        return sql.SQL("CASE WHEN array_remove({}, NULL) <@ {} THEN {}::{} END").format(
+            as_text, known, as_text, new_type
+        )
+    pairs = [(label, label) for label in labels]
+    if replacement is not None:
+        pairs.append((value, replacement))
+    if not pairs:
+        return sql.SQL("NULL::{}").format(new_type)
+    return sql.SQL("CASE {} {} END").format(source, sql.SQL(" ").join(
+        sql.SQL("WHEN {}::{} THEN {}::{}").format(literal(old), old_type, literal(new), new_type)
+        for old, new in pairs
+    ))

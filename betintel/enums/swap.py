@@ -29,6 +29,9 @@ The swap refuses, before changing anything, when rows hold the value and no repl
 given, when a replacement is not a value of the type, and when an object it cannot rebuild (a
 view, a domain, a function) uses the type. Statements name the type with its schema: the
 one its columns use (``introspection.enum_type``).
+
+Big tables in non-atomic migrations are swapped online instead (``online.py``; ``online.choose``
+decides, from ``ENUM_SWAP``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from psycopg import sql
 
-from . import introspection, locks
+from . import conf, introspection, locks, online
 from . import sql as enum_sql
 from .dependencies import (
     Column,
@@ -166,6 +169,12 @@ def remove_value(
     connection = schema_editor.connection
     if schema_editor.collect_sql:
         return _collect(schema_editor, type_name, value, replacement)
+    blocking, online_plan = _online_plan(schema_editor, type_name, value, replacement)
+    if online_plan is not None:
+        if replacement is None:
+            _refuse_if_rows_hold(connection, blocking, advice)
+        online.remove_value(schema_editor, online_plan)
+        return True
     with transaction.atomic(using=connection.alias):
         restore_timeout = locks.keep_lock_timeout(connection)
         # Held until commit, before the values are read: a value added meanwhile either went in
@@ -184,12 +193,38 @@ def remove_value(
         if replacement is None:
             _refuse_if_rows_hold(connection, plan, advice)
         _log_plan(plan)
+        online.abandon(schema_editor, type_name)  # what an unfinished online swap left
         locks.lock_tables(schema_editor, plan.locked_tables,
                           f"removing {value!r} from enum type {type_name}")
         _execute(schema_editor, plan)
         restore_timeout()
         transaction.on_commit(lambda: after_swap(connection, plan), using=connection.alias)
     return True
+
+
+def _online_plan(
+    schema_editor, type_name: str, value: str, replacement: str | None
+) -> tuple[SwapPlan | None, online.OnlinePlan | None]:
+    """The blocking plan and the online plan when this swap runs online (``online.choose``);
+    ``(None, None)`` when it runs blocking.
+
+    Only a non-atomic migration (or ``ENUM_SWAP=online``, which refuses an atomic one) can run
+    online, so the catalog is read here only then; the online swap holds the type itself, from
+    a session of its own, for all of its short transactions.
+    """
+    if schema_editor.atomic_migration and conf.swap_mode() != online.ONLINE:
+        return None, None
+    connection = schema_editor.connection
+    existing = introspection.enum_type(connection, type_name)
+    if existing is None or value not in existing.values:
+        return None, None
+    _check_replacement(existing, value, replacement)
+    dependents = type_dependents(connection, existing.name, existing.schema)
+    if dependents.blockers:
+        return None, None  # the blocking path refuses, naming them
+    blocking = _plan(connection, existing, value, replacement, dependents)
+    online_plan = online.choose(schema_editor, blocking, dependents)
+    return (blocking, online_plan) if online_plan is not None else (None, None)
 
 
 def _collect(schema_editor, type_name: str, value: str, replacement: str | None) -> bool:
@@ -206,6 +241,10 @@ def _collect(schema_editor, type_name: str, value: str, replacement: str | None)
             ),
         )
         return False
+    _blocking, online_plan = _online_plan(schema_editor, type_name, value, replacement)
+    if online_plan is not None:
+        online.remove_value(schema_editor, online_plan)
+        return True
     plan = _checked_plan(connection, existing, value, replacement)
     plan.schema = None  # shown as the migration names it
     locks.run_locked(schema_editor, enum_sql.comment_on_type(type_name, existing.comment),

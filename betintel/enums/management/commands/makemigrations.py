@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.commands import makemigrations
+from django.db.migrations.writer import MigrationWriter
 
 from betintel.enums.autodetector import EnumAutodetector
 
@@ -23,3 +24,24 @@ class Command(makemigrations.Command):
     def write_warning(self, message: str) -> None:
         """Print ``message`` as a warning on stderr."""
         self.stderr.write(self.style.WARNING(f"Warning: {message}"))
+
+    def write_migration_files(self, changes, update_previous_migration_paths=None):
+        super().write_migration_files(changes, update_previous_migration_paths)
+        if self.dry_run:
+            return
+        for migrations in changes.values():
+            for migration in migrations:
+                if not migration.atomic:
+                    mark_non_atomic(MigrationWriter(migration).path)
+
+
+def mark_non_atomic(path: str) -> None:
+    """Write ``atomic = False`` into the migration file at ``path`` (Django's writer leaves it
+    out): a value removal runs its type swap online only outside a transaction."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    marker = "class Migration(migrations.Migration):\n"
+    if marker in text and "\n    atomic = False\n" not in text:
+        text = text.replace(marker, marker + "\n    atomic = False\n", 1)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)

@@ -1,0 +1,1211 @@
+"""The online type swap: removing a value beside live traffic (SPEC §4a).
+
+A blocking swap (``swap.py``) rewrites each table under ``ACCESS EXCLUSIVE``. Online, each table
+keeps serving reads and writes while a copy of its enum columns is built beside it; only the
+final switch takes the table's lock, for catalog changes alone.
+
+Which one runs (``choose``): ``ENUM_SWAP=blocking`` never runs online; ``online`` always does,
+and is an error in an atomic migration (before anything changes); ``auto`` runs online when the
+migration is non-atomic and a table the swap rewrites holds more than ``ENUM_ONLINE_MIN_ROWS``
+rows. Rows are the planner's estimate; for a table never analysed, they are counted, at most
+``ENUM_ONLINE_MIN_ROWS + 1`` of them (a bounded read, never the whole table). What the online
+path cannot carry (``OnlinePlan.reasons``, found by ``plan``: a partitioned or inheriting table,
+a table without a primary key or unique not-null key, a key or exclusion constraint using an
+enum column, a foreign key between columns of the type, a deferrable unique constraint on one,
+a user trigger or rule acting on UPDATE (the backfill updates every row, which must fire nothing
+else) or a BEFORE INSERT trigger that would run after ours, extended statistics or column
+privileges on an enum column) makes ``auto`` fall back to the blocking swap, saying why in the
+plan output, and ``online`` refuse.
+
+Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``indexes``,
+``constraints``, ``switch``):
+
+``shadow``
+    The new type is created as ``betintel_new_<old type oid>``. Per table, in one short
+    transaction under the lock budget: each enum column ``c`` (number ``n``; arrays too) gets a
+    shadow column ``betintel_<n>_<c>`` of the new type, and a trigger ``betintel_sync_<type
+    oid>`` (``BEFORE INSERT OR UPDATE``, ``FOR EACH ROW``) running the function
+    ``betintel_sync_<type oid>_<table oid>()`` (in the type's schema) sets every shadow column
+    from its source on every write: the removed value becomes the replacement; a label the new
+    type lacks (the removed value without a replacement) becomes NULL, so the trigger never makes
+    a write fail.
+``backfill``
+    Existing rows are copied in batches of ``ENUM_BACKFILL_BATCH`` by key ranges (primary key, or
+    a unique not-null key), one short transaction each under ``lock_timeout`` with retries. A
+    batch sets ``betintel.online_backfill`` to ``on`` in its transaction and computes the shadow
+    columns itself; the trigger's WHEN clause skips those updates (without calling the function),
+    and every other write still goes through it. The last key copied is recorded with each
+    batch, so a resumed swap goes on from there. A progress bar (rows, rows/s, time left) goes
+    to stderr when ``migrate`` shows the plan (verbosity 1 or more).
+``indexes``
+    Every index on an enum column or naming the type (partial, expression, unique) is built
+    again on the shadow columns as ``betintel_ix_<old index oid>`` with ``CREATE INDEX
+    CONCURRENTLY``; its definition comes from ``pg_get_indexdef`` with column and type
+    references rewritten token by token (``sql.rewrite_references``). An invalid copy left by an
+    interrupted build is dropped (``CONCURRENTLY``) and built again.
+``constraints``
+    Each CHECK constraint on an enum column or naming the type is added again on the shadow
+    columns as ``betintel_ck_<old constraint oid>`` ``NOT VALID``, then validated. Per shadow
+    column, ``betintel_nn_<n>`` (``CHECK (shadow IS NOT NULL)``) for a NOT NULL source, else
+    ``betintel_ok_<n>`` (``CHECK (source IS NULL OR shadow IS NOT NULL)``), validated: every row
+    provably has its shadow value, so the switch needs no scan, and ``SET NOT NULL`` uses the
+    validated CHECK instead of scanning (PostgreSQL 12+).
+``switch``
+    One transaction takes every table's ``ACCESS EXCLUSIVE`` lock under the lock budget and
+    changes only the catalog: trigger and function dropped, old indexes, constraints and columns
+    dropped, shadow columns, indexes (their columns too) and constraints renamed to the old
+    names (a unique
+    constraint comes back ``USING INDEX``), defaults set (mapped), ``SET NOT NULL``, helper
+    CHECKs dropped, comments carried; then the old type is renamed ``betintel_old_<oid>``, the
+    new one takes its name (owner and comment carried) and the old one is dropped without
+    CASCADE. Afterwards the tables are ANALYZEd (under ``lock_timeout``).
+
+Holding the type: a second session (the guard) runs ``COMMENT ON TYPE`` with the type's own
+comment inside a transaction it keeps open. That holds a ``SHARE UPDATE EXCLUSIVE`` lock on the
+type, which conflicts with ``ALTER TYPE … ADD VALUE`` (so no value can be added to the old type
+and then be unknown to the new one) and with nothing that reads or writes rows. The guard holds
+the type from before the plan reads its values to the switch, which runs in the guard's session
+so that the commit making the new type current releases it (as does the process dying). It
+lets go during the ``indexes`` step only (``OnlineSwap._indexes_unguarded``): a build
+``CONCURRENTLY`` waits for every older transaction, an ``ADD VALUE`` waiting for the guard
+included. A value added then, or while no swap process runs (after an interruption), is added
+to the new type too once the type is held again, and every row is copied again. The guard
+rewrites the comment, so its transaction has an id: VACUUM cannot reclaim the row versions the
+backfill leaves until the switch commits.
+
+State: the new type's comment holds ``{"betintel": {"online_swap": {"type", "value",
+"replacement", "step", "keys"}}}`` (``keys``: the last key backfilled per table oid, or
+``"done"``). ``under_way`` finds every swap in progress from it (``enum_status`` warns), and a
+later ``migrate`` resumes: every step checks the catalog and does only what is missing. A
+blocking swap or an atomic migration meeting a swap under way first drops what it left
+(``abandon``).
+
+After success nothing named ``betintel_`` remains. PostgreSQL names an index's own columns
+(``pg_attribute`` rows of the index) after the table's columns when it is built and does not
+rename them with the table's, so the switch renames a rebuilt index's columns back to the old
+column names too (``ALTER TABLE <index> RENAME COLUMN``).
+
+Interrupted anywhere, every table stays readable and writable with all its rows: the old
+columns stay the real ones until the switch commits, and the trigger maps what is written
+meanwhile. After the ``constraints`` step, a write the new type could not hold (the removed
+value when there is no replacement; a value added to the old type while no swap process runs)
+is refused by the helper CHECK, as it would be after the swap.
+
+Like the blocking swap, the switch replaces the type: a statement a client prepared on the
+server with a parameter of the old type (psycopg prepares a query run five times unless
+``prepare_threshold=None``; Django does not) fails once the old type is dropped and must be
+prepared again. Columns move to the end of their table.
+
+API: ``choose(schema_editor, swap_plan, dependents)`` returns an ``OnlinePlan`` or None;
+``remove_value(schema_editor, online_plan)`` holds the type (``Guard``), plans again and runs
+``OnlineSwap.run()``, then ``analyze()``. ``OnlineSwap(schema_editor, online_plan, guard)`` has
+one method per step (``shadow``, ``backfill``, ``indexes``, ``constraints``, ``switch``),
+``run(until=step)`` to stop after one, and ``show()`` for ``sqlmigrate``. ``under_way(connection)``
+gives ``{type name: state}``; ``abandon(schema_editor, type_name)`` drops an unfinished swap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, connections, transaction
+from psycopg import sql
+
+from . import conf, introspection, locks
+from . import sql as enum_sql
+from .dependencies import Dependents, TableInfo
+from .errors import LockNotAcquired, RefusedChange, sqlstate
+
+#: The swap's plan and progress go where the blocking swap's plan goes (``migrate`` shows it).
+logger = logging.getLogger("betintel.enums.swap")
+
+PREFIX = "betintel_"
+#: Set (``on``) only inside a backfill batch's transaction: the trigger then stays out of it.
+BACKFILL_SETTING = "betintel.online_backfill"
+STEPS = ("shadow", "backfill", "indexes", "constraints", "switch")
+STATE_KEY = "online_swap"
+AUTO, ONLINE, BLOCKING = "auto", "online", "blocking"
+
+
+def new_type_name(type_oid: int) -> str:
+    return f"{PREFIX}new_{type_oid}"
+
+
+def old_type_name(type_oid: int) -> str:
+    return f"{PREFIX}old_{type_oid}"
+
+
+def trigger_name(type_oid: int) -> str:
+    return f"{PREFIX}sync_{type_oid}"
+
+
+def function_name(type_oid: int, table_oid: int) -> str:
+    return f"{PREFIX}sync_{type_oid}_{table_oid}"
+
+
+def _fit(name: str) -> str:
+    """``name`` cut to PostgreSQL's 63 bytes without splitting a character."""
+    return name.encode("utf-8")[:63].decode("utf-8", "ignore")
+
+
+# The plan ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ShadowColumn:
+    """An enum column and the shadow column of the new type that replaces it."""
+
+    name: str
+    attnum: int
+    array: bool
+    not_null: bool
+    comment: str | None
+
+    @property
+    def shadow(self) -> str:
+        return _fit(f"{PREFIX}{self.attnum}_{self.name}")
+
+    @property
+    def proof(self) -> str:
+        """The helper CHECK proving every row has its shadow value."""
+        return f"{PREFIX}{'nn' if self.not_null else 'ok'}_{self.attnum}"
+
+
+@dataclass
+class IndexCopy:
+    """An index to build again on the shadow columns (and, if any, its unique constraint)."""
+
+    oid: int
+    schema: str
+    name: str
+    definition: str
+    comment: str | None
+    constraint: str | None = None
+    constraint_comment: str | None = None
+
+    @property
+    def copy(self) -> str:
+        return f"{PREFIX}ix_{self.oid}"
+
+
+@dataclass
+class CheckCopy:
+    """A CHECK constraint to add again on the shadow columns."""
+
+    oid: int
+    name: str
+    definition: str
+    validated: bool
+    comment: str | None
+
+    @property
+    def copy(self) -> str:
+        return f"{PREFIX}ck_{self.oid}"
+
+
+@dataclass
+class OnlineTable:
+    """What the online swap does to one table."""
+
+    info: TableInfo
+    key: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[ShadowColumn] = field(default_factory=list)
+    defaults: list[tuple[str, sql.Composable]] = field(default_factory=list)
+    indexes: list[IndexCopy] = field(default_factory=list)
+    checks: list[CheckCopy] = field(default_factory=list)
+
+    @property
+    def table(self) -> locks.Table:
+        return locks.Table(self.info.oid, self.info.schema, self.info.name)
+
+    @property
+    def renames(self) -> dict[str, str]:
+        return {column.name: column.shadow for column in self.columns}
+
+
+@dataclass
+class OnlinePlan:
+    """The online swap of one type; ``reasons`` say why it cannot run online (if any)."""
+
+    type_name: str
+    type_oid: int
+    schema: str
+    value: str
+    replacement: str | None
+    values: list[str]
+    comment: str | None
+    owner: str | None
+    tables: list[OnlineTable]
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def new_type(self) -> str:
+        return new_type_name(self.type_oid)
+
+    def state(self, step: str, keys: dict | None = None) -> str:
+        """The state recorded in the new type's comment."""
+        record = {"type": self.type_name, "value": self.value, "replacement": self.replacement,
+                  "step": step, "keys": keys or {}}
+        return json.dumps({introspection.COMMENT_KEY: {STATE_KEY: record}}, sort_keys=True)
+
+
+_TABLE_SQL = """
+SELECT c.relkind,
+       EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+FROM pg_class c WHERE c.oid = %s
+"""
+
+_COLUMN_SQL = """
+SELECT a.attnotnull, col_description(a.attrelid, a.attnum), a.attacl IS NOT NULL
+FROM pg_attribute a WHERE a.attrelid = %s AND a.attnum = %s
+"""
+
+# Unique keys usable to walk the table in order: plain columns, all NOT NULL, the primary key
+# first.
+_KEYS_SQL = """
+SELECT i.indisprimary, array_agg(a.attnum ORDER BY k.ord),
+       array_agg(a.attname::text ORDER BY k.ord),
+       array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord),
+       bool_and(a.attnotnull)
+FROM pg_index i
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s AND i.indisunique AND i.indisvalid AND i.indimmediate
+  AND i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts
+GROUP BY i.indexrelid, i.indisprimary
+ORDER BY i.indisprimary DESC, count(*), i.indexrelid
+"""
+
+_INDEXES_SQL = """
+SELECT i.indexrelid::bigint, n.nspname, ic.relname, pg_get_indexdef(i.indexrelid),
+       obj_description(i.indexrelid, 'pg_class'), con.contype, con.conname,
+       obj_description(con.oid, 'pg_constraint'), coalesce(con.condeferrable, false)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+     AND con.contype IN ('p', 'u', 'x')
+WHERE i.indrelid = %(table)s AND left(ic.relname, 9) <> 'betintel_'
+  AND (i.indkey::int2[] && %(attnums)s::int2[]
+       OR EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                    AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
+                          AND d.refobjsubid = ANY(%(attnums)s::int2[]))
+                         OR (d.refclassid = 'pg_type'::regclass
+                             AND d.refobjid = ANY(%(types)s::oid[])))))
+ORDER BY ic.relname
+"""
+
+_CHECKS_SQL = """
+SELECT con.oid::bigint, con.conname, pg_get_constraintdef(con.oid), con.convalidated,
+       obj_description(con.oid, 'pg_constraint')
+FROM pg_constraint con
+WHERE con.conrelid = %(table)s AND con.contype = 'c' AND left(con.conname, 9) <> 'betintel_'
+  AND (con.conkey && %(attnums)s::int2[]
+       OR EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_constraint'::regclass AND d.objid = con.oid
+                    AND d.refclassid = 'pg_type'::regclass
+                    AND d.refobjid = ANY(%(types)s::oid[])))
+ORDER BY con.conname
+"""
+
+# User triggers the online swap cannot live with: any on UPDATE (the backfill updates every row,
+# which must change nothing else and be refused by nothing), and BEFORE ROW ones on INSERT that
+# run after the copy's (they could change a column after it was copied). tgtype bits: ROW 1,
+# BEFORE 2, INSERT 4, UPDATE 16.
+_TRIGGERS_SQL = """
+SELECT tgname, (tgtype & 16) <> 0 FROM pg_trigger
+WHERE tgrelid = %s AND NOT tgisinternal AND left(tgname, 9) <> 'betintel_'
+  AND ((tgtype & 16) <> 0 OR ((tgtype & 3) = 3 AND (tgtype & 4) <> 0 AND tgname > %s))
+UNION ALL
+SELECT 'rule ' || rulename, true FROM pg_rewrite
+WHERE ev_class = %s AND rulename <> '_RETURN' AND ev_type = '2'
+ORDER BY 1
+"""
+
+_STATISTICS_SQL = """
+SELECT stxname FROM pg_statistic_ext WHERE stxrelid = %s AND stxkeys::int2[] && %s::int2[]
+"""
+
+
+def plan(connection, blocking, dependents: Dependents) -> OnlinePlan:
+    """The online plan matching the blocking ``SwapPlan`` ``blocking`` of the same type."""
+    existing = introspection.enum_type(connection, blocking.type_name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema(), typarray FROM pg_type WHERE oid = %s",
+                       [existing.oid])
+        schema, array_oid = cursor.fetchone()
+    online = OnlinePlan(
+        type_name=blocking.type_name, type_oid=existing.oid, schema=schema,
+        value=blocking.value, replacement=blocking.replacement, values=list(blocking.values),
+        comment=blocking.comment, owner=blocking.owner, tables=[],
+    )
+    for key in dependents.foreign_keys:
+        online.reasons.append(
+            f"foreign key {key.name} on table {key.schema}.{key.table} joins columns of the type"
+        )
+    tables = {oid: OnlineTable(info) for oid, info in dependents.tables.items()}
+    for column in dependents.columns:
+        tables[column.table_oid].columns.append(
+            ShadowColumn(column.name, column.attnum, column.array, False, None)
+        )
+    with connection.cursor() as cursor:
+        for table in tables.values():
+            _complete_table(cursor, online, table, [existing.oid, array_oid], dependents)
+    online.tables = sorted(tables.values(), key=lambda t: (t.info.schema, t.info.name))
+    return online
+
+
+def _complete_table(cursor, online: OnlinePlan, table: OnlineTable, types, dependents) -> None:
+    where = f"table {table.table}"
+    cursor.execute(_TABLE_SQL, [table.info.oid])
+    relkind, inherits = cursor.fetchone()
+    if relkind == "p":
+        online.reasons.append(f"{where} is partitioned")
+    elif inherits:
+        online.reasons.append(f"{where} has inheritance parents or children")
+    attnums = [column.attnum for column in table.columns]
+    for column in table.columns:
+        cursor.execute(_COLUMN_SQL, [table.info.oid, column.attnum])
+        column.not_null, column.comment, acl = cursor.fetchone()
+        if acl:
+            online.reasons.append(f"column {column.name} of {where} has column privileges")
+    if table.columns:
+        cursor.execute(_KEYS_SQL, [table.info.oid])
+        for _primary, key_attnums, names, types_of, not_null in cursor.fetchall():
+            if not_null and not set(key_attnums) & set(attnums):
+                table.key = list(zip(names, types_of, strict=True))
+                break
+        else:
+            online.reasons.append(
+                f"{where} has no primary key or unique not-null key without an enum column"
+            )
+        cursor.execute(_TRIGGERS_SQL, [table.info.oid, trigger_name(online.type_oid),
+                                       table.info.oid])
+        for name, on_update in cursor.fetchall():
+            name = name if name.startswith("rule ") else f"trigger {name}"
+            online.reasons.append(
+                f"{name} on {where} acts on UPDATE, which the backfill does to every row"
+                if on_update else f"{name} on {where} would run after the copy's trigger"
+            )
+        cursor.execute(_STATISTICS_SQL, [table.info.oid, attnums])
+        for (name,) in cursor.fetchall():
+            online.reasons.append(f"extended statistics {name} on {where} use an enum column")
+    params = {"table": table.info.oid, "attnums": attnums, "types": types}
+    cursor.execute(_INDEXES_SQL, params)
+    for oid, schema, name, definition, comment, contype, conname, concomment, deferrable in (
+        cursor.fetchall()
+    ):
+        if contype == "p":
+            online.reasons.append(f"the primary key {conname} of {where} uses an enum column")
+        elif contype == "x":
+            online.reasons.append(f"exclusion constraint {conname} on {where} uses the type")
+        elif contype == "u" and deferrable:
+            online.reasons.append(f"unique constraint {conname} on {where} is deferrable")
+        table.indexes.append(IndexCopy(oid, schema, name, definition, comment,
+                                       conname if contype == "u" else None, concomment))
+    cursor.execute(_CHECKS_SQL, params)
+    table.checks = [CheckCopy(*row) for row in cursor.fetchall()]
+    for default in dependents.defaults:
+        if default.table_oid == table.info.oid:
+            if default.inherited:
+                online.reasons.append(f"column {default.column} of {where} is inherited")
+            table.defaults.append((default.column, default))
+
+
+# Choosing ---------------------------------------------------------------------------------
+
+
+def choose(schema_editor, blocking, dependents: Dependents) -> OnlinePlan | None:
+    """The online plan when this swap runs online, else None (see the module doc)."""
+    mode = conf.swap_mode()
+    if mode == BLOCKING:
+        return None
+    atomic = schema_editor.atomic_migration
+    what = f"removing {blocking.value!r} from enum type {blocking.type_name}"
+    if mode == ONLINE and atomic:
+        raise RefusedChange(
+            f"ENUM_SWAP=online, but the migration {what} is atomic, and an online swap runs "
+            "many short transactions. Nothing was changed. Set atomic = False on the migration "
+            "(makemigrations writes removals that way), or set ENUM_SWAP=auto or blocking."
+        )
+    if atomic:
+        return None
+    connection = schema_editor.connection
+    online = plan(connection, blocking, dependents)
+    resuming = online.type_name in under_way(connection)
+    if mode == AUTO and not resuming and not _big_enough(connection, online):
+        return None
+    if online.reasons:
+        reasons = "; ".join(online.reasons)
+        if mode == ONLINE:
+            raise RefusedChange(
+                f"ENUM_SWAP=online, but {what} cannot run online: {reasons}. Nothing was "
+                "changed. Set ENUM_SWAP=auto to fall back to the blocking swap, or change "
+                "those objects in an earlier migration."
+            )
+        logger.info("The swap %s runs blocking, not online: %s.", what, reasons)
+        return None
+    return online
+
+
+def _big_enough(connection, online: OnlinePlan) -> bool:
+    limit = conf.online_min_rows()
+    for table in online.tables:
+        if not table.columns:
+            continue
+        rows = table.info.estimated_rows
+        if rows <= 0:  # never analysed (0 before PostgreSQL 14): count, up to the limit
+            statement = sql.SQL("SELECT count(*) FROM (SELECT FROM {} LIMIT {}) AS t").format(
+                table.table.identifier, sql.Literal(limit + 1)
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(enum_sql.render(statement, connection))
+                rows = cursor.fetchone()[0]
+        if rows > limit:
+            return True
+    return False
+
+
+# Swaps under way ----------------------------------------------------------------------------
+
+
+def under_way(connection) -> dict[str, dict]:
+    """Online swaps left unfinished, by type name: their recorded state."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(t.oid, 'pg_type') FROM pg_type t "
+            "WHERE t.typnamespace = current_schema()::regnamespace AND t.typtype = 'e' "
+            "AND left(t.typname, 13) = %s",
+            [f"{PREFIX}new_"],
+        )
+        comments = [row[0] for row in cursor.fetchall()]
+    found = {}
+    for comment in comments:
+        record = introspection.parse_comment(comment).get(introspection.COMMENT_KEY) or {}
+        state = record.get(STATE_KEY)
+        if isinstance(state, dict) and state.get("type"):
+            found[state["type"]] = state
+    return found
+
+
+def _recorded_state(connection, online: OnlinePlan) -> dict | None:
+    state = under_way(connection).get(online.type_name)
+    if state is None or introspection.enum_type(connection, online.new_type) is None:
+        return None
+    return state
+
+
+# Running ----------------------------------------------------------------------------------
+
+
+class Guard:
+    """A second session holding the old type for the whole swap (see the module doc)."""
+
+    def __init__(self, connection, type_name: str) -> None:
+        self.type_name = type_name
+        self.alias = f"{connection.alias}__betintel_guard_{id(self)}"
+        wrapper = connections[connection.alias]  # the class of the backend, not a proxy's
+        self.connection = type(wrapper)(dict(wrapper.settings_dict), self.alias)
+        connections[self.alias] = self.connection
+        self.editor = self.connection.schema_editor(atomic=False)
+        self._transaction = None
+
+    def hold(self) -> None:
+        """Open the guard's transaction and lock the type (under the lock budget)."""
+        self._transaction = transaction.atomic(using=self.alias)
+        self._transaction.__enter__()
+        purpose = f"holding enum type {self.type_name} during its online swap"
+        # The comment changes only through migrations, which migrate runs one at a time.
+        locks.run_locked(self.editor, enum_sql.comment_on_type(self.type_name, self.comment()),
+                         purpose, type_name=self.type_name)
+
+    def comment(self) -> str | None:
+        existing = introspection.enum_type(self.connection, self.type_name)
+        return existing.comment if existing else None
+
+    def commit(self) -> None:
+        self._transaction.__exit__(None, None, None)
+        self._transaction = None
+
+    def release(self) -> None:
+        """End the guard's transaction (rolled back): the type is no longer held."""
+        try:
+            if self._transaction is not None:
+                self._transaction.__exit__(RuntimeError, RuntimeError("released"), None)
+        finally:
+            self._transaction = None
+
+    def close(self) -> None:
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 - the session may be gone already; we only clean up
+            pass
+        finally:
+            self.connection.close()
+            del connections[self.alias]
+
+
+def remove_value(schema_editor, online: OnlinePlan) -> None:
+    """Run (or resume) the online swap ``online``; the module doc gives the steps."""
+    if schema_editor.collect_sql:
+        OnlineSwap(schema_editor, online, None).show()
+        return
+    guard = Guard(schema_editor.connection, online.type_name)
+    try:
+        guard.hold()
+        # Planned again now that the type is held: a value added before is in the new type.
+        swap = OnlineSwap(schema_editor, plan_held(schema_editor.connection, online), guard)
+        swap.run()
+    finally:
+        guard.close()
+    swap.analyze()
+
+
+def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
+    """``online`` planned again from the catalog (call it while the type is held)."""
+    from .dependencies import type_dependents
+    from .swap import _plan
+
+    existing = introspection.enum_type(connection, online.type_name)
+    dependents = type_dependents(connection, online.type_name)
+    fresh = plan(connection, _plan(connection, existing, online.value, online.replacement,
+                                   dependents), dependents)
+    if dependents.blockers or fresh.reasons:
+        raise RefusedChange(
+            f"Enum type {online.type_name} changed while its online swap was being planned "
+            f"({'; '.join(dependents.blockers + fresh.reasons)}), so the swap did not start. "
+            "Nothing was changed. Run migrate again."
+        )
+    return fresh
+
+
+class OnlineSwap:
+    """The steps of one online swap; ``run`` does them all, each may be run on its own."""
+
+    def __init__(self, schema_editor, online: OnlinePlan, guard: Guard | None) -> None:
+        self.editor = schema_editor
+        self.connection = schema_editor.connection
+        self.plan = online
+        self.guard = guard
+        self.keys: dict[str, object] = {}
+        self.purpose = f"removing {online.value!r} from enum type {online.type_name} online"
+
+    def run(self, until: str | None = None) -> None:
+        """Every step in order (resuming where a previous run stopped), up to ``until``."""
+        self._log()
+        for step in STEPS:
+            if step == "indexes" and self.guard is not None:
+                self._indexes_unguarded()
+            else:
+                getattr(self, step)()
+            if step == until:
+                return
+
+    def _indexes_unguarded(self) -> None:
+        """The indexes step with the type let go, then held again and caught up.
+
+        ``CREATE INDEX CONCURRENTLY`` waits for every transaction older than its snapshot,
+        ``ALTER TYPE … ADD VALUE`` waiting for the guard included, while the guard waits for
+        the build: a deadlock no server would see. So the type is let go meanwhile. A value
+        added then is in no shadow column yet (the trigger wrote NULL, failing nothing): once
+        the type is held again, the new type gets the value, the trigger maps it, and every
+        row is copied again before the constraints prove the copy complete.
+        """
+        while True:
+            self.guard.release()
+            self.indexes()
+            self.guard.hold()
+            fresh = plan_held(self.connection, self.plan)
+            added = fresh.values != self.plan.values
+            self.plan = fresh
+            if added:
+                self.shadow()
+                self.backfill()
+            if all(self._index_valid(index) for table in self.plan.tables
+                   for index in table.indexes):
+                return
+
+    # The steps -----------------------------------------------------------------------------
+
+    def shadow(self) -> None:
+        """The new type, and per table the shadow columns and the trigger that fills them."""
+        online = self.plan
+        state = None if self.editor.collect_sql else _recorded_state(self.connection, online)
+        if state is not None and (state.get("value"), state.get("replacement")) != (
+            online.value, online.replacement
+        ):
+            abandon(self.editor, online.type_name)  # another removal was under way: start over
+            state = None
+        if state is None:
+            self._run(enum_sql.create_type(online.new_type, online.values))
+        else:
+            self.keys = dict(state.get("keys") or {})
+            if self._sync_labels():
+                self.keys = {}  # a label came in while no swap ran: copy every row again
+        self._record("shadow")
+        for table in online.tables:
+            if not table.columns:
+                continue
+            actions = [
+                enum_sql.add_column(column.shadow, self._new_type(column.array))
+                for column in table.columns
+                if not self._column_exists(table, column.shadow)
+            ]
+            statements = [enum_sql.alter_table(table.table.identifier, actions)] if actions else []
+            statements += [self._function(table), self._drop_trigger(table), self._trigger(table)]
+            self._locked(statements, [table.table])
+
+    def backfill(self) -> None:
+        """Copy every row's enum columns to the shadow columns, in short batches by key."""
+        self._record("backfill")
+        batch = conf.backfill_batch()
+        for table in self.plan.tables:
+            if not table.columns or self.keys.get(str(table.info.oid)) == "done":
+                continue
+            if self.editor.collect_sql:
+                self._run(sql.SQL("-- backfill: these statements run once per batch of {} "
+                                  "rows, each batch in its own transaction, until no row is "
+                                  "left: last_key is the last key copied (none at first), "
+                                  "batch_end what the SELECT finds (none: no bound)")
+                          .format(sql.SQL(str(batch))))
+                self._run(sql.SQL("SET LOCAL {} = 'on'").format(
+                    sql.Identifier(*BACKFILL_SETTING.split("."))))
+                self._run(self._batch_end(table, [sql.Placeholder("last_key")], batch))
+                self._run(self._batch(table, [sql.Placeholder("last_key")],
+                                      [sql.Placeholder("batch_end")]))
+                continue
+            self._backfill_table(table, batch)
+
+    def indexes(self) -> None:
+        """Build every index again on the shadow columns, ``CONCURRENTLY``."""
+        self._record("indexes")
+        for table in self.plan.tables:
+            for index in table.indexes:
+                valid = self._index_valid(index)
+                if valid is False:  # left invalid by an interrupted build
+                    self._run(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                        enum_sql.table_name(index.schema, index.copy)))
+                if valid is not True:
+                    self._run(self._index(table, index))
+
+    def constraints(self) -> None:
+        """CHECK copies and the helper CHECKs, added ``NOT VALID`` and then validated."""
+        self._record("constraints")
+        for table in self.plan.tables:
+            wanted = [(check.copy, self._rewrite(table, check.definition.removesuffix(
+                " NOT VALID")), check.validated, check.name) for check in table.checks]
+            wanted += [(column.proof, self._proof(column), True, None)
+                       for column in table.columns]
+            for name, definition, validate, original in wanted:
+                exists = self._constraint_state(table, name)
+                if exists is None:
+                    added = sql.SQL("ADD CONSTRAINT {} {} NOT VALID").format(
+                        enum_sql.identifier(name), definition)
+                    self._locked([enum_sql.alter_table(table.table.identifier, [added])],
+                                 [table.table])
+                if validate and exists is not True:
+                    self._validate(table, name, original)
+
+    def _validate(self, table: OnlineTable, name: str, original: str | None) -> None:
+        try:
+            self._locked([sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                table.table.identifier, enum_sql.identifier(name))], [table.table])
+        except DatabaseError as exc:
+            if sqlstate(exc) != "23514":
+                raise
+            online = self.plan
+            if original is not None:
+                why = (f"constraint {original} does not hold for some rows once {online.value!r} "
+                       f"becomes {online.replacement!r}")
+            else:
+                why = (f"rows hold {online.value!r}, which the new type lacks (written while "
+                       "the swap ran, with no replacement given)")
+            raise RefusedChange(
+                f"The online swap removing {online.value!r} from enum type {online.type_name} "
+                f"stopped at its constraints step on table {table.table}: {why}. The table is "
+                "unchanged and usable, and enum_status shows the swap under way. Change those "
+                "rows, then run migrate again to finish it."
+            ) from exc
+
+    def switch(self) -> None:
+        """Every table's catalog changes and the type's rename, in the guard's transaction."""
+        self._record("switch")
+        editor = self.guard.editor if self.guard is not None else self.editor
+        statements = []
+        for table in self.plan.tables:
+            statements += self._switch_table(table)
+        statements += self._switch_type()
+        tables = [table.table for table in self.plan.tables]
+        if editor.collect_sql:
+            self._run(sql.SQL("-- switch: in the session holding the type, one transaction"))
+            locks.lock_tables(editor, tables, self.purpose)
+            for statement in statements:
+                self._run(statement)
+            return
+        with transaction.atomic(using=editor.connection.alias):
+            restore = locks.keep_lock_timeout(editor.connection)
+            try:
+                locks.lock_tables(editor, tables, self.purpose)
+            except LockNotAcquired as exc:
+                raise LockNotAcquired(
+                    f"{exc} The online swap stays under way at its switch step; the tables "
+                    "are usable, and the next migrate finishes it.", exc.blockers,
+                ) from exc
+            restore()
+            for statement in statements:
+                enum_sql.execute(editor, statement)
+        self.guard.commit()
+
+    def analyze(self) -> None:
+        """Planner statistics for the switched tables, under the lock budget."""
+        for table in self.plan.tables:
+            if table.columns:
+                locks.run_locked(self.editor, sql.SQL("ANALYZE {}").format(
+                    table.table.identifier), f"analysing {table.table}", tables=[table.table])
+
+    def show(self) -> None:
+        """Under ``sqlmigrate``: every step's statements, none of them run."""
+        self._run(sql.SQL("-- Online type swap of {}: a second session holds the type "
+                          "(COMMENT ON TYPE with its own comment) until the switch commits")
+                  .format(sql.Identifier(self.plan.type_name.replace("\n", " "))))
+        for step in STEPS:
+            self._run(sql.SQL("-- step: {}").format(sql.SQL(step)))
+            getattr(self, step)()
+        for table in self.plan.tables:
+            if table.columns:
+                self._run(sql.SQL("ANALYZE {}").format(table.table.identifier))
+
+    # Statements ---------------------------------------------------------------------------
+
+    def _new_type(self, array: bool = False) -> sql.Composable:
+        name = enum_sql.table_name(self.plan.schema, self.plan.new_type)
+        return sql.SQL("{}[]").format(name) if array else name
+
+    def _mapped(self, source: sql.Composable, column: ShadowColumn) -> sql.Composable:
+        """``source`` as the new type: the removed value mapped, a label it lacks NULL."""
+        return enum_sql.mapped_value(source, column.array, self.plan.value,
+                                     self.plan.replacement, self.plan.values,
+                                     enum_sql.table_name(self.plan.schema, self.plan.type_name),
+                                     self._new_type(column.array))
+
+    def _function(self, table: OnlineTable) -> sql.Composable:
+        body = sql.SQL("BEGIN {} RETURN NEW; END").format(sql.SQL(" ").join(
+            sql.SQL("NEW.{} := {};").format(
+                enum_sql.identifier(column.shadow),
+                self._mapped(sql.SQL("NEW.{}").format(enum_sql.identifier(column.name)), column))
+            for column in table.columns
+        ))
+        text = enum_sql.render(body, self.connection)
+        return sql.SQL(
+            "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}"
+        ).format(self._function_name(table), sql.Literal(text))
+
+    def _function_name(self, table: OnlineTable) -> sql.Composable:
+        return enum_sql.table_name(self.plan.schema,
+                                   function_name(self.plan.type_oid, table.info.oid))
+
+    def _drop_trigger(self, table: OnlineTable) -> sql.Composable:
+        return sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+            enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier)
+
+    def _trigger(self, table: OnlineTable) -> sql.Composable:
+        # The backfill computes the shadow columns itself and says so in a setting of its own
+        # transaction: the WHEN clause, evaluated without calling the function, skips the trigger
+        # for those updates only.
+        return sql.SQL(
+            "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
+            "WHEN (current_setting({}, true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {}()"
+        ).format(enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier,
+                 sql.Literal(BACKFILL_SETTING), self._function_name(table))
+
+    def _batch(self, table: OnlineTable, after: list | None, upper: list | None):
+        """The update of one batch: the rows with keys after ``after``, up to ``upper``.
+
+        A key range walks the key's index. Run with ``BACKFILL_SETTING`` on, so the trigger
+        does not compute the shadow columns a second time.
+        """
+        keys = sql.SQL(", ").join(enum_sql.identifier(name) for name, _ in table.key)
+        conditions = []
+        if after is not None:
+            conditions.append(sql.SQL("({}) > ({})").format(keys, self._key(table, after)))
+        if upper is not None:
+            conditions.append(sql.SQL("({}) <= ({})").format(keys, self._key(table, upper)))
+        where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions)) if conditions \
+            else sql.SQL("")
+        target = table.table.identifier
+        sets = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(enum_sql.identifier(column.shadow), self._mapped(
+                sql.SQL("{}.{}").format(target, enum_sql.identifier(column.name)), column))
+            for column in table.columns
+        )
+        return sql.SQL("UPDATE {} SET {}{}").format(target, sets, where)
+
+    def _batch_end(self, table: OnlineTable, after: list | None, size: int):
+        """The last key of the next batch (no row: fewer than ``size`` rows are left)."""
+        keys = sql.SQL(", ").join(enum_sql.identifier(name) for name, _ in table.key)
+        as_text = sql.SQL(", ").join(sql.SQL("{}::text").format(enum_sql.identifier(name))
+                                     for name, _ in table.key)
+        where = sql.SQL("")
+        if after is not None:
+            where = sql.SQL(" WHERE ({}) > ({})").format(keys, self._key(table, after))
+        # Ordered by the table's columns, qualified: a bare name would sort by the output
+        # column of the same name, the key as text ("100000" before "9"), in a full sort.
+        ordered = sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(table.table.identifier, enum_sql.identifier(name))
+            for name, _ in table.key)
+        return sql.SQL("SELECT {} FROM {}{} ORDER BY {} OFFSET {} LIMIT 1").format(
+            as_text, table.table.identifier, where, ordered, sql.Literal(size - 1))
+
+    def _key(self, table: OnlineTable, values: list) -> sql.Composable:
+        """A key's values (text, as recorded) cast to the key's types; ``sqlmigrate`` shows one
+        placeholder for the whole key instead."""
+        if len(values) == 1 and isinstance(values[0], sql.Placeholder):
+            return values[0]
+        return sql.SQL(", ").join(
+            sql.SQL("{}::{}").format(sql.Literal(value), enum_sql.catalog_definition(kind))
+            for value, (_, kind) in zip(values, table.key, strict=True)
+        )
+
+    def _index(self, table: OnlineTable, index: IndexCopy) -> sql.Composable:
+        unique, tail = enum_sql.index_tail(index.definition)
+        return sql.SQL("CREATE {}INDEX CONCURRENTLY {} ON {} {}").format(
+            sql.SQL("UNIQUE " if unique else ""), enum_sql.identifier(index.copy),
+            table.table.identifier, self._rewrite(table, tail))
+
+    def _rewrite(self, table: OnlineTable, text: str) -> sql.SQL:
+        raw = self.connection.connection
+
+        def quote(name: str) -> str:
+            return sql.Identifier(name).as_string(raw)
+
+        self.connection.ensure_connection()
+        return sql.SQL(enum_sql.rewrite_references(
+            text, table.renames, self.plan.schema, self.plan.type_name, self.plan.new_type,
+            quote))
+
+    def _proof(self, column: ShadowColumn) -> sql.Composable:
+        shadow = enum_sql.identifier(column.shadow)
+        if column.not_null:
+            return sql.SQL("CHECK ({} IS NOT NULL)").format(shadow)
+        return sql.SQL("CHECK ({} IS NULL OR {} IS NOT NULL)").format(
+            enum_sql.identifier(column.name), shadow)
+
+    def _switch_table(self, table: OnlineTable) -> list:
+        target = table.table.identifier
+        statements = []
+        if table.columns:
+            statements.append(sql.SQL("DROP TRIGGER {} ON {}").format(
+                enum_sql.identifier(trigger_name(self.plan.type_oid)), target))
+        statements += [
+            enum_sql.drop_index(enum_sql.table_name(index.schema, index.name))
+            for index in table.indexes if index.constraint is None
+        ]
+        drops = [enum_sql.drop_constraint(index.constraint)
+                 for index in table.indexes if index.constraint is not None]
+        drops += [enum_sql.drop_constraint(check.name) for check in table.checks]
+        # A nullable column's proof names the old column; a NOT NULL one's stays for SET NOT NULL.
+        drops += [enum_sql.drop_constraint(column.proof)
+                  for column in table.columns if not column.not_null]
+        drops += [sql.SQL("DROP COLUMN {}").format(enum_sql.identifier(column.name))
+                  for column in table.columns]
+        if drops:
+            statements.append(enum_sql.alter_table(target, drops))
+        statements += [
+            sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+                target, enum_sql.identifier(column.shadow), enum_sql.identifier(column.name))
+            for column in table.columns
+        ]
+        for index in table.indexes:
+            copy = enum_sql.table_name(index.schema, index.copy)
+            statements += self._index_column_renames(table, index, copy)
+            if index.constraint is None:
+                statements.append(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    copy, enum_sql.identifier(index.name)))
+                if index.comment is not None:
+                    statements.append(enum_sql.comment_on(
+                        "INDEX", enum_sql.table_name(index.schema, index.name), index.comment))
+            else:
+                statements.append(enum_sql.alter_table(target, [sql.SQL(
+                    "ADD CONSTRAINT {} UNIQUE USING INDEX {}").format(
+                        enum_sql.identifier(index.constraint), enum_sql.identifier(index.copy))]))
+                if index.constraint_comment is not None:
+                    statements.append(enum_sql.comment_on(
+                        "CONSTRAINT", enum_sql.constraint_on(index.constraint, target),
+                        index.constraint_comment))
+        for check in table.checks:
+            statements.append(sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                target, enum_sql.identifier(check.copy), enum_sql.identifier(check.name)))
+            if check.comment is not None:
+                statements.append(enum_sql.comment_on(
+                    "CONSTRAINT", enum_sql.constraint_on(check.name, target), check.comment))
+        settings = [enum_sql.set_default(column, self._default(table, default))
+                    for column, default in table.defaults]
+        settings += [sql.SQL("ALTER COLUMN {} SET NOT NULL").format(
+            enum_sql.identifier(column.name)) for column in table.columns if column.not_null]
+        if settings:
+            statements.append(enum_sql.alter_table(target, settings))
+        proofs = [enum_sql.drop_constraint(column.proof)
+                  for column in table.columns if column.not_null]
+        if proofs:
+            statements.append(enum_sql.alter_table(target, proofs))
+        if table.columns:
+            statements += [
+                sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+                    target, enum_sql.identifier(column.name), sql.Literal(column.comment))
+                for column in table.columns if column.comment is not None
+            ]
+            statements.append(sql.SQL("DROP FUNCTION {}()").format(self._function_name(table)))
+        return statements
+
+    def _index_column_renames(self, table: OnlineTable, index: IndexCopy, copy) -> list:
+        """A copy's key columns are named after the shadow columns: give them the old names,
+        so nothing named ``betintel_`` stays in the catalog (psql shows index columns)."""
+        if self.editor.collect_sql:
+            return []
+        shadows = {column.shadow: column.name for column in table.columns}
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+                "AND c.relname = %s AND a.attnum > 0 ORDER BY a.attnum",
+                [index.schema, index.copy])
+            names = [row[0] for row in cursor.fetchall()]
+        return [
+            sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+                copy, enum_sql.identifier(name), enum_sql.identifier(shadows[name]))
+            for name in names if name in shadows
+        ]
+
+    def _default(self, table: OnlineTable, default) -> sql.Composable:
+        from .swap import _new_default
+
+        new = _new_default(self.connection, default, self.plan.new_type, self.plan.value,
+                           self.plan.replacement)
+        if isinstance(new, sql.SQL):  # an expression kept as the server deparsed it
+            return self._rewrite(table, default.expression)
+        return new
+
+    def _switch_type(self) -> list:
+        online = self.plan
+        old = old_type_name(online.type_oid)
+        statements = [
+            enum_sql.rename_type(online.type_name, old),
+            enum_sql.rename_type(online.new_type, online.type_name),
+        ]
+        if online.owner is not None:
+            statements.append(enum_sql.alter_type_owner(online.type_name, online.owner))
+        statements.append(enum_sql.comment_on_type(online.type_name, online.comment))
+        statements.append(enum_sql.drop_type(old))
+        return statements
+
+    # Running statements ---------------------------------------------------------------------
+
+    def _run(self, statement) -> None:
+        enum_sql.execute(self.editor, statement)
+
+    def _locked(self, statements: list, tables: list[locks.Table]) -> None:
+        """``statements`` in one short transaction, locks waited for under the lock budget."""
+        if self.editor.collect_sql:
+            self._run(enum_sql.set_lock_timeout(conf.lock_timeout()))
+            for statement in statements:
+                self._run(statement)
+            return
+
+        def work(_cursor):
+            for statement in statements:
+                self._run(statement)
+
+        self._attempts(work, tables)
+
+    def _attempts(self, work: Callable, tables: list[locks.Table]):
+        """``work(cursor)`` in a transaction under ``lock_timeout``, retried like ``run_locked``."""
+        connection = self.connection
+        timeout, retries = conf.lock_timeout(), conf.lock_retries()
+        started = time.monotonic()
+        for attempt in range(retries + 1):
+            try:
+                with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+                    return work(cursor)
+            except DatabaseError as exc:
+                if sqlstate(exc) not in locks.RETRYABLE:
+                    raise
+                if attempt == retries:
+                    blockers = locks.blocking_sessions(connection, [t.oid for t in tables])
+                    raise LockNotAcquired(
+                        locks._give_up_message([str(t) for t in tables], self.purpose, timeout,
+                                               attempt + 1, time.monotonic() - started,
+                                               blockers)
+                        + " The online swap stays where it is; migrate resumes it.",
+                        blockers,
+                    ) from exc
+            time.sleep(locks.backoff(attempt))
+        return None
+
+    def _record(self, step: str) -> None:
+        if self.editor.collect_sql:
+            return
+        self._write_state(step)
+
+    def _write_state(self, step: str, cursor=None) -> None:
+        self.step = step
+        statement = enum_sql.comment_on_type(self.plan.new_type, self.plan.state(step, self.keys))
+        if cursor is None:
+            self._run(statement)
+        else:
+            cursor.execute(enum_sql.render(statement, self.connection))
+
+    def _backfill_table(self, table: OnlineTable, size: int) -> None:
+        key = str(table.info.oid)
+        after = self.keys.get(key)
+        bar = _progress(table)
+
+        def work(cursor, after):
+            cursor.execute("SELECT set_config(%s, 'on', true)", [BACKFILL_SETTING])
+            cursor.execute(enum_sql.render(self._batch_end(table, after, size), self.connection))
+            row = cursor.fetchone()
+            upper = list(row) if row else None
+            cursor.execute(enum_sql.render(self._batch(table, after, upper), self.connection))
+            copied = cursor.rowcount
+            self.keys[key] = upper if upper is not None else "done"
+            self._write_state("backfill", cursor)
+            return upper, copied
+
+        try:
+            while after != "done":
+                after, copied = self._attempts(lambda cursor, after=after: work(cursor, after),
+                                               [table.table])
+                after = "done" if after is None else after
+                if bar is not None:
+                    bar.update(copied)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # Catalog look-ups -----------------------------------------------------------------------
+
+    def _fetch(self, query: str, params: list):
+        with self.connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchone()
+
+    def _column_exists(self, table: OnlineTable, name: str) -> bool:
+        return self._fetch(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = %s AND attname = %s "
+            "AND NOT attisdropped", [table.info.oid, name]) is not None
+
+    def _index_valid(self, index: IndexCopy) -> bool | None:
+        if self.editor.collect_sql:
+            return None
+        row = self._fetch(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relname = %s", [index.schema, index.copy])
+        return row[0] if row else None
+
+    def _constraint_state(self, table: OnlineTable, name: str) -> bool | None:
+        """None when missing, else whether it is validated."""
+        if self.editor.collect_sql:
+            return None
+        row = self._fetch("SELECT convalidated FROM pg_constraint WHERE conrelid = %s "
+                          "AND conname = %s", [table.info.oid, name])
+        return row[0] if row else None
+
+    def _sync_labels(self) -> bool:
+        """Add to the new type the labels added to the old one since; True if any was."""
+        new = introspection.enum_type(self.connection, self.plan.new_type)
+        old = list(self.plan.values)
+        missing = [value for value in old if value not in new.values]
+        for position, value in enumerate(old):
+            if value not in missing:
+                continue
+            following = [v for v in old[position + 1:] if v in new.values]
+            statement = enum_sql.add_value(self.plan.new_type, value,
+                                           before=following[0] if following else None)
+            self._run(statement)
+            new = introspection.enum_type(self.connection, self.plan.new_type)
+        return bool(missing)
+
+    def _log(self) -> None:
+        tables = [table for table in self.plan.tables if table.columns]
+        moved = (f" (rows move to {self.plan.replacement!r})"
+                 if self.plan.replacement is not None else "")
+        logger.info("Removing %r from enum type %s%s online: %d table%s copied beside live "
+                    "traffic, then switched under a short lock.", self.plan.value,
+                    self.plan.type_name, moved, len(tables), "s" if len(tables) != 1 else "")
+        for table in tables:
+            rows = table.info.estimated_rows
+            logger.info("  Copying %s: %s (columns: %s)", table.table,
+                        f"about {rows:,} rows" if rows >= 0 else "rows not estimated yet",
+                        ", ".join(column.name for column in table.columns))
+
+
+def _progress(table: OnlineTable):
+    """A progress bar on stderr while ``migrate`` shows the plan (verbosity 1 or more)."""
+    if not (logger.isEnabledFor(logging.INFO) and logger.handlers):
+        return None
+    from tqdm import tqdm
+
+    rows = table.info.estimated_rows
+    return tqdm(total=rows if rows > 0 else None, unit=" rows", unit_scale=True,
+                desc=f"  {table.table}", file=sys.stderr, mininterval=0.5, leave=True)
+
+
+def abandon(schema_editor, type_name: str) -> bool:
+    """Drop what an unfinished online swap of ``type_name`` left; True if there was one."""
+    connection = schema_editor.connection
+    existing = introspection.enum_type(connection, type_name)
+    if existing is None or schema_editor.collect_sql:
+        return False
+    new = new_type_name(existing.oid)
+    if introspection.enum_type(connection, new) is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT c.oid::bigint, n.nspname, c.relname FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_type t ON t.oid = a.atttypid OR t.typarray = a.atttypid "
+            "WHERE t.typname = %s AND t.typnamespace = current_schema()::regnamespace "
+            "AND NOT a.attisdropped AND a.attnum > 0 AND c.relkind IN ('r', 'p')",
+            [new],
+        )
+        tables = [locks.Table(*row) for row in cursor.fetchall()]
+        cursor.execute("SELECT current_schema()")
+        (schema,) = cursor.fetchone()
+    purpose = f"dropping what an unfinished online swap of enum type {type_name} left"
+    for table in tables:
+        statements = [sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+            enum_sql.identifier(trigger_name(existing.oid)), table.identifier)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "OR t.typarray = a.atttypid WHERE a.attrelid = %s AND t.typname = %s "
+                "AND t.typnamespace = current_schema()::regnamespace AND NOT a.attisdropped",
+                [table.oid, new])
+            shadows = [row[0] for row in cursor.fetchall()]
+        if shadows:
+            statements.append(enum_sql.alter_table(table.identifier, [
+                sql.SQL("DROP COLUMN {}").format(enum_sql.identifier(name)) for name in shadows]))
+        statements.append(sql.SQL("DROP FUNCTION IF EXISTS {}()").format(
+            enum_sql.table_name(schema, function_name(existing.oid, table.oid))))
+        for statement in statements:
+            locks.run_locked(schema_editor, statement, purpose, tables=[table])
+    # Copies of indexes and constraints on other columns name the new type: they go with it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = d.refobjid "
+            "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_type'::regclass "
+            "AND t.typname = %s AND c.relkind = 'i'", [new])
+        for schema_name, index in cursor.fetchall():
+            enum_sql.execute(schema_editor, enum_sql.drop_index(
+                enum_sql.table_name(schema_name, index)))
+    enum_sql.execute(schema_editor, sql.SQL("DROP TYPE {} CASCADE").format(
+        enum_sql.identifier(new)))
+    return True
