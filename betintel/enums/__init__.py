@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from .choices import ChoicesDescription, Member, MemberState, describe
+from .conf import feature_flags
 from .exhaustive import exhaustive
 from .fields import EnumField
 from .markers import deprecated, flagged
+from .validation import Refusal
 
-__all__ = ["EnumField", "deprecated", "exhaustive", "flagged"]
+__all__ = [
+    "ChoicesDescription",
+    "EnumField",
+    "Member",
+    "MemberState",
+    "Refusal",
+    "deprecated",
+    "describe",
+    "exhaustive",
+    "feature_flags",
+    "flagged",
+]

@@ -28,6 +28,7 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from . import conf, introspection
+from .choices import MemberState
 from .counts import AUTO, MODES, planner_rows
 from .fields import EnumField
 from .report import ValueReport, build_report, field_report
@@ -80,8 +81,8 @@ class Bar:
     @property
     def css_state(self) -> str:
         if not self.value.in_code:
-            return "unknown"
-        if self.value.state == "flagged":
+            return MemberState.UNKNOWN
+        if self.value.state == MemberState.FLAGGED:
             return "flag-on" if self.value.flag_on else "flag-off"
         return self.value.state
 

@@ -47,9 +47,9 @@ from django.core import checks
 from django.db import connections, router
 
 from . import conf, migration_sql
+from .choices import ChoicesDescription, choices_path, describe
 from .exhaustive import registry as exhaustive_registry
-from .fields import MAX_NAME_BYTES, choices_path, model_enum_fields
-from .markers import member_state
+from .fields import MAX_NAME_BYTES, model_enum_fields
 from .operations import CreateEnumType
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -101,17 +101,16 @@ def check_members(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             users.setdefault(enum_field.choices_class, []).append(where)
     errors: list[checks.CheckMessage] = []
     for choices_class in sorted(users, key=choices_path):
-        errors += _label_errors(choices_class, users[choices_class])
-        errors += _marker_errors(choices_class)
+        described = describe(choices_class)
+        errors += _label_errors(described, users[choices_class])
+        errors += _marker_errors(described)
     return errors
 
 
-def _label_errors(choices_class: type, users: list[str]) -> list[checks.CheckMessage]:
-    name, errors = choices_path(choices_class), []
+def _label_errors(described: ChoicesDescription, users: list[str]) -> list[checks.CheckMessage]:
+    name, errors = described.path, []
     shown: dict[str, str] = {}
-    for member in choices_class:
-        if member.value is None:
-            continue  # the blank choice (__empty__) is no member of the type
+    for member in described.members:
         if "\x00" in member.value:
             errors.append(
                 checks.Error(
@@ -124,7 +123,7 @@ def _label_errors(choices_class: type, users: list[str]) -> list[checks.CheckMes
                     id="enums.E014",
                 )
             )
-        label = str(member.label)
+        label = member.label
         if member.value == "" or not label.strip():
             what = "value" if member.value == "" else "display label"
             errors.append(
@@ -161,13 +160,13 @@ def _label_errors(choices_class: type, users: list[str]) -> list[checks.CheckMes
     return errors
 
 
-def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
-    name, errors = choices_path(choices_class), []
-    states = {member.value: member_state(member.label) for member in choices_class}
-    for member in choices_class:
-        is_deprecated, replacement, flag = states[member.value]
-        if is_deprecated and replacement is not None:
-            if replacement not in states:
+def _marker_errors(described: ChoicesDescription) -> list[checks.CheckMessage]:
+    name, errors = described.path, []
+    for member in described.members:
+        replacement, flag = member.replacement, member.flag
+        if member.deprecated and replacement is not None:
+            target = described.member(replacement)
+            if target is None:
                 errors.append(
                     checks.Error(
                         f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
@@ -177,7 +176,7 @@ def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
                         id="enums.E007",
                     )
                 )
-            elif states[replacement][0]:
+            elif target.deprecated:
                 errors.append(
                     checks.Error(
                         f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
