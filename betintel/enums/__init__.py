@@ -7,10 +7,12 @@ from .conf import feature_flags
 from .exhaustive import exhaustive
 from .fields import EnumField
 from .markers import deprecated, flagged
+from .signals import EnumAction
 from .validation import Refusal
 
 __all__ = [
     "ChoicesDescription",
+    "EnumAction",
     "EnumField",
     "Member",
     "MemberState",

@@ -29,7 +29,7 @@ from .deprecation import (
 )
 from .errors import RefusedChange
 from .fields import MAX_NAME_BYTES
-from .signals import current_migration, enum_changed
+from .signals import EnumAction, current_migration, enum_changed
 from .state import alter_enum_fields, enum_types
 
 
@@ -70,7 +70,7 @@ class EnumOperation(Operation):
         )
 
     def announce(
-        self, schema_editor, action: str, direction: str, value: str | None = None, **details
+        self, schema_editor, action: EnumAction, direction: str, value: str | None = None, **details
     ) -> None:
         """Tell listeners (the audit log) what this operation just did to the database."""
         details = {
@@ -169,7 +169,7 @@ class WholeTypeOperation(EnumOperation):
                     "choose another type_name for the field."
                 )
         enum_sql.execute(schema_editor, enum_sql.create_type(self.name, self.values))
-        self.announce(schema_editor, "type_created", direction, values=self.values)
+        self.announce(schema_editor, EnumAction.TYPE_CREATED, direction, values=self.values)
 
     def drop_type(self, app_label: str, schema_editor, direction: str) -> None:
         """``DROP TYPE`` without CASCADE, refused while anything still uses the type."""
@@ -177,7 +177,7 @@ class WholeTypeOperation(EnumOperation):
             return
         existing = self.existing_type(schema_editor, "it cannot be dropped")
         drop_enum_type(schema_editor, self.name, existing.schema if existing else None)
-        self.announce(schema_editor, "type_dropped", direction)
+        self.announce(schema_editor, EnumAction.TYPE_DROPPED, direction)
 
 
 class CreateEnumType(WholeTypeOperation):
@@ -295,7 +295,7 @@ class AddEnumValue(EnumOperation):
             f"adding {self.value!r} to enum type {self.name}",
             target,
         )
-        self.announce(schema_editor, "value_added", "forwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_ADDED, "forwards", self.value)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
@@ -313,7 +313,7 @@ class AddEnumValue(EnumOperation):
                 "value (a data migration, or by hand), then unapply again."
             ),
         )
-        self.announce(schema_editor, "value_removed", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_REMOVED, "backwards", self.value)
 
     def describe(self) -> str:
         where = ""
@@ -373,7 +373,7 @@ class RenameEnumValue(EnumOperation):
             if renamed != comment:
                 statement = enum_sql.comment_on_type(target, renamed)
                 self.alter_type(schema_editor, statement, purpose, target)
-        self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
+        self.announce(schema_editor, EnumAction.VALUE_RENAMED, direction, new, old=old, new=new)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         self._rename(app_label, schema_editor, self.old, self.new, "forwards")
@@ -423,7 +423,8 @@ class DeprecateEnumValue(EnumOperation):
             )
         record_deprecation(schema_editor, self.name, self.value, self.replacement)
         self.announce(
-            schema_editor, "value_deprecated", "forwards", self.value, replacement=self.replacement
+            schema_editor, EnumAction.VALUE_DEPRECATED, "forwards", self.value,
+            replacement=self.replacement,
         )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
@@ -431,7 +432,7 @@ class DeprecateEnumValue(EnumOperation):
             return
         self.existing_type(schema_editor, f"the deprecation of {self.value!r} cannot be cleared")
         clear_deprecation(schema_editor, self.name, self.value)
-        self.announce(schema_editor, "value_undeprecated", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_UNDEPRECATED, "backwards", self.value)
 
     def describe(self) -> str:
         moved = f" (rows move to {self.replacement!r})" if self.replacement is not None else ""
@@ -478,7 +479,8 @@ class RemoveEnumValue(EnumOperation):
         self._require_deprecated(from_state, existing)
         remove_value(schema_editor, self.name, self.value, replacement=self.replacement)
         self.announce(
-            schema_editor, "value_removed", "forwards", self.value, replacement=self.replacement
+            schema_editor, EnumAction.VALUE_REMOVED, "forwards", self.value,
+            replacement=self.replacement,
         )
 
     def _require_deprecated(self, from_state, existing) -> None:
@@ -516,7 +518,7 @@ class RemoveEnumValue(EnumOperation):
         )
         if known is not None and self.value in known.deprecated:
             record_deprecation(schema_editor, self.name, self.value, known.deprecated[self.value])
-        self.announce(schema_editor, "value_added", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_ADDED, "backwards", self.value)
 
     def describe(self) -> str:
         moved = f", moving its rows to {self.replacement!r}" if self.replacement else ""
