@@ -32,6 +32,16 @@ from .fields import MAX_NAME_BYTES
 from .signals import EnumAction, current_migration, enum_changed
 from .state import alter_enum_fields, enum_types
 
+__all__ = [
+    "AddEnumValue",
+    "CreateEnumType",
+    "DeprecateEnumValue",
+    "DropEnumType",
+    "EnumOperation",
+    "RemoveEnumValue",
+    "RenameEnumValue",
+]
+
 
 def _fragment(*parts: str) -> str:
     text = "_".join(re.sub(r"\W+", "_", part.lower()).strip("_") for part in parts)
@@ -61,6 +71,8 @@ class EnumOperation(Operation):
 
     reversible = True
     category = OperationCategory.ALTERATION
+    #: The constructor's arguments, kept as attributes of the same names.
+    arguments: tuple[str, ...] = ()
 
     def allowed(self, app_label: str, schema_editor) -> bool:
         """Run only on PostgreSQL, and only where the router lets ``app_label`` migrate."""
@@ -127,25 +139,43 @@ class EnumOperation(Operation):
         locks.run_locked(schema_editor, statement, purpose, type_name=target or self.name)
 
     def deconstruct(self):
-        return self.__class__.__name__, [], self._kwargs()
-
-    def _kwargs(self) -> dict:
-        raise NotImplementedError(f"{type(self).__name__} must say how it deconstructs.")
+        """Keyword arguments only, leaving out optional ones at their default (None)."""
+        kwargs = {name: getattr(self, name) for name in self.arguments}
+        return self.__class__.__name__, [], {
+            name: value for name, value in kwargs.items() if value is not None
+        }
 
 
 class WholeTypeOperation(EnumOperation):
     """Creating or dropping a whole type; each is the other's reverse, so they share both."""
 
+    arguments = ("name", "values")
+    #: What forwards does, ``"create"`` or ``"drop"``; backwards does the other.
+    verb: str
+
     def __init__(self, name: str, values: list[str]) -> None:
         self.name = name
         self.values = list(values)
 
-    def _kwargs(self) -> dict:
-        return {"name": self.name, "values": self.values}
-
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         # The type's values live in the fields that use it, which other operations change.
         pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self._create_or_drop(self.verb == "create", app_label, schema_editor, "forwards")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self._create_or_drop(self.verb != "create", app_label, schema_editor, "backwards")
+
+    def _create_or_drop(self, create: bool, app_label: str, schema_editor, direction: str) -> None:
+        (self.create_type if create else self.drop_type)(app_label, schema_editor, direction)
+
+    def describe(self) -> str:
+        return f"{self.verb.capitalize()} enum type {self.name}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return _fragment(self.verb, self.name)
 
     def create_type(self, app_label: str, schema_editor, direction: str) -> None:
         """``CREATE TYPE``, unless the catalog already has it exactly as wanted."""
@@ -184,19 +214,7 @@ class CreateEnumType(WholeTypeOperation):
     """``CREATE TYPE name AS ENUM (values)``; backwards ``DROP TYPE``."""
 
     category = OperationCategory.ADDITION
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.create_type(app_label, schema_editor, "forwards")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.drop_type(app_label, schema_editor, "backwards")
-
-    def describe(self) -> str:
-        return f"Create enum type {self.name}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return _fragment("create", self.name)
+    verb = "create"
 
     def reduce(self, operation, app_label):
         if isinstance(operation, DropEnumType) and operation.name == self.name:
@@ -208,19 +226,7 @@ class DropEnumType(WholeTypeOperation):
     """``DROP TYPE name`` (never CASCADE); backwards ``CREATE TYPE`` with ``values``."""
 
     category = OperationCategory.REMOVAL
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.drop_type(app_label, schema_editor, "forwards")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.create_type(app_label, schema_editor, "backwards")
-
-    def describe(self) -> str:
-        return f"Drop enum type {self.name}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return _fragment("drop", self.name)
+    verb = "drop"
 
 
 def drop_enum_type(schema_editor, name: str, schema: str | None = None) -> None:
@@ -247,6 +253,7 @@ class AddEnumValue(EnumOperation):
     """
 
     category = OperationCategory.ADDITION
+    arguments = ("name", "value", "before", "after")
 
     def __init__(
         self, name: str, value: str, before: str | None = None, after: str | None = None
@@ -257,14 +264,6 @@ class AddEnumValue(EnumOperation):
         self.value = value
         self.before = before
         self.after = after
-
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.before is not None:
-            kwargs["before"] = self.before
-        if self.after is not None:
-            kwargs["after"] = self.after
-        return kwargs
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -334,13 +333,12 @@ class RenameEnumValue(EnumOperation):
     A deprecation recorded for the value (or naming it as a replacement) follows the rename.
     """
 
+    arguments = ("name", "old", "new")
+
     def __init__(self, name: str, old: str, new: str) -> None:
         self.name = name
         self.old = old
         self.new = new
-
-    def _kwargs(self) -> dict:
-        return {"name": self.name, "old": self.old, "new": self.new}
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -389,19 +387,19 @@ class RenameEnumValue(EnumOperation):
         return _fragment(self.name, "rename", self.old, self.new)
 
 
-class DeprecateEnumValue(EnumOperation):
-    """Record ``value`` as deprecated in the database (the type's comment); backwards clears it."""
+class ReplacedValueOperation(EnumOperation):
+    """An operation on one value whose rows go to ``replacement`` (if any) once it is gone."""
+
+    arguments = ("name", "value", "replacement")
 
     def __init__(self, name: str, value: str, replacement: str | None = None) -> None:
         self.name = name
         self.value = value
         self.replacement = replacement
 
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.replacement is not None:
-            kwargs["replacement"] = self.replacement
-        return kwargs
+
+class DeprecateEnumValue(ReplacedValueOperation):
+    """Record ``value`` as deprecated in the database (the type's comment); backwards clears it."""
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -443,7 +441,7 @@ class DeprecateEnumValue(EnumOperation):
         return _fragment(self.name, "deprecate", self.value)
 
 
-class RemoveEnumValue(EnumOperation):
+class RemoveEnumValue(ReplacedValueOperation):
     """Remove a deprecated value by a type swap; rows holding it move to ``replacement``.
 
     Backwards adds the value again at its old position (deprecated again, as it was before the
@@ -451,17 +449,6 @@ class RemoveEnumValue(EnumOperation):
     """
 
     category = OperationCategory.REMOVAL
-
-    def __init__(self, name: str, value: str, replacement: str | None = None) -> None:
-        self.name = name
-        self.value = value
-        self.replacement = replacement
-
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.replacement is not None:
-            kwargs["replacement"] = self.replacement
-        return kwargs
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
