@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core import checks
 
 
 class AuditConfig(AppConfig):
@@ -11,3 +12,6 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects to the enum engine's signals)
+        from .checks import check_enum_actions
+
+        checks.register(check_enum_actions)

@@ -20,7 +20,6 @@ from datetime import datetime
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from betintel.enums import sql as enum_sql
 from betintel.enums.errors import sqlstate
 
 from . import chain
@@ -186,4 +185,5 @@ def _hold(connection, entry) -> None:
 def sql_text(connection, template: str, *identifiers: str) -> str:
     """``template`` with each ``{}`` filled by a quoted identifier, as a string to execute."""
     statement = sql.SQL(template).format(*(sql.Identifier(name) for name in identifiers))
-    return enum_sql.render(statement, connection)
+    connection.ensure_connection()  # the driver's connection decides how names are quoted
+    return statement.as_string(connection.connection)

@@ -19,9 +19,7 @@ from django.db import connections
 from django.db.models import TextChoices
 from psycopg import sql
 
-from betintel.enums.conf import feature_flags
-from betintel.enums.markers import member_state
-from betintel.enums.validation import DEPRECATED, FLAG_OFF, member_refusal
+from betintel.enums import describe, feature_flags
 
 from .models import Bet
 
@@ -50,24 +48,22 @@ MARGIN = 1.05
 POOL_SIZE = 1000
 
 
-def writable_values(choices_class: type[TextChoices]) -> tuple[list[str], dict[str, str]]:
+def seedable_values(choices_class: type[TextChoices]) -> tuple[list[str], dict[str, str]]:
     """The values new rows may hold, and the others with the reason they are left out."""
     flags = feature_flags()
     usable: list[str] = []
     skipped: dict[str, str] = {}
-    for member in choices_class:
-        is_deprecated, replacement, flag = member_state(member.label)
-        refusal = member_refusal(is_deprecated, flag, flags)
-        if refusal == DEPRECATED:
+    for member in describe(choices_class).members:
+        if member.writable(flags):
+            usable.append(member.value)
+        elif member.deprecated:
             skipped[member.value] = "deprecated" + (
-                f", replaced by {replacement}" if replacement else ""
-            )
-        elif refusal == FLAG_OFF:
-            skipped[member.value] = (
-                f"feature flag {flag} is off; add it to FEATURE_FLAGS to include it"
+                f", replaced by {member.replacement}" if member.replacement else ""
             )
         else:
-            usable.append(member.value)
+            skipped[member.value] = (
+                f"feature flag {member.flag} is off; add it to FEATURE_FLAGS to include it"
+            )
     return usable, skipped
 
 
@@ -229,20 +225,20 @@ class SeedPlan:
         sports = sports or choices_class("sport")
         bet_types = bet_types or choices_class("bet_type")
         statuses = statuses or choices_class("status")
-        usable_sports, skipped_sports = writable_values(sports)
-        usable_types, skipped_types = writable_values(bet_types)
-        usable_statuses, skipped_statuses = writable_values(statuses)
+        usable_sports, skipped_sports = seedable_values(sports)
+        usable_types, skipped_types = seedable_values(bet_types)
+        usable_statuses, skipped_statuses = seedable_values(statuses)
         return cls(
             usable_sports,
             usable_types,
             usable_statuses,
             {"sport": skipped_sports, "bet_type": skipped_types, "status": skipped_statuses},
             {
-                member.value: member_state(member.label)[1]
-                for member in statuses
-                if member_state(member.label)[1]
+                value: replacement
+                for value, replacement in describe(statuses).deprecated.items()
+                if replacement
             },
-            {member.value: str(member.label) for member in bet_types},
+            {member.value: member.label for member in describe(bet_types).members},
         )
 
     def missing(self) -> list[str]:

@@ -3,12 +3,17 @@ operation. Each test writes the entries it looks at."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from django.core.checks import run_checks
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 
 from audit.models import AuditAction, AuditLog
+from betintel.enums.operations import CreateEnumType
+from betintel.enums.signals import EnumAction, enum_changed
 
 
 @pytest.mark.django_db
@@ -60,3 +65,38 @@ def test_migrate__each_enum_operation_either_way__one_entry_with_type_value_migr
         ("ENUM_TYPE_CREATED", "finish_enum", None, "enumapp.0002_paint", "forwards"),
         ("ENUM_VALUE_DEPRECATED", "finish_enum", "metallic", "enumapp.0002_paint", "forwards"),
     ]
+
+
+def test_audit_check__every_enum_action_mapped__no_audit_E001():
+    assert [message for message in run_checks() if message.id == "audit.E001"] == []
+
+
+def test_audit_check__enum_action_without_audit_action__audit_E001(monkeypatch):
+    from audit import receivers
+
+    monkeypatch.delitem(receivers.ACTIONS, EnumAction.VALUE_RENAMED)
+
+    errors = [message for message in run_checks() if message.id == "audit.E001"]
+
+    assert len(errors) == 1
+    assert "value_renamed" in errors[0].msg
+
+
+@pytest.mark.django_db
+def test_enum_changed__action_without_audit_action__logged_and_not_raised(caplog):
+    before = AuditLog.objects.count()
+
+    enum_changed.send(
+        sender=CreateEnumType,
+        action="value_reordered",
+        type_name="bet_type_enum",
+        value="h2h",
+        details={"direction": "forwards", "migration": "bets.0009_reorder"},
+        using=connection.alias,
+    )
+
+    assert AuditLog.objects.count() == before
+    assert any(
+        "value_reordered" in record.getMessage() and record.levelno == logging.ERROR
+        for record in caplog.records
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditLog
 from betintel.enums import deprecated, flagged
 from bets.models import Bet, BetStatus, BetType, Sport
-from bets.seeding import DemoBets, SeedPlan, writable_values
+from bets.seeding import DemoBets, SeedPlan, seedable_values
 from tests.helpers import run_command
 
 pytestmark = pytest.mark.django_db
@@ -144,10 +144,10 @@ def test_seed_demo__flag_on__flagged_type_written(settings):
     assert "is off" not in out
 
 
-def test_writable_values__deprecated_and_flag_off_members__left_out_with_reasons(settings):
+def test_seedable_values__deprecated_and_flag_off_members__left_out_with_reasons(settings):
     settings.FEATURE_FLAGS = []
 
-    usable, skipped = writable_values(LegacyBetType)
+    usable, skipped = seedable_values(LegacyBetType)
 
     assert usable == ["h2h"]
     assert skipped == {

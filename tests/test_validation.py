@@ -42,7 +42,7 @@ def _warnings(caplog) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "betintel.enums" and record.levelno == logging.WARNING
+        if record.name == "betintel.enums.validation" and record.levelno == logging.WARNING
     ]
 
 
@@ -229,13 +229,13 @@ def test_admin__posting_flag_off_value__refused_and_audited(flags_off):
 
 
 def test_member_refusal__one_rule_for_validation_api_and_seeding():
-    from betintel.enums.report import CodeValue
-    from betintel.enums.validation import DEPRECATED, FLAG_OFF, member_refusal
+    from betintel.enums.choices import Member
+    from betintel.enums.validation import Refusal, member_refusal
 
     assert member_refusal(False, None, frozenset()) is None
-    assert member_refusal(True, None, frozenset()) == DEPRECATED
-    assert member_refusal(False, "beta", frozenset()) == FLAG_OFF
+    assert member_refusal(True, None, frozenset()) == Refusal.DEPRECATED
+    assert member_refusal(False, "beta", frozenset()) == Refusal.FLAG_OFF
     assert member_refusal(False, "beta", frozenset({"beta"})) is None
     # An empty flag name (check enums.E009) can never be switched on: refused everywhere.
-    assert member_refusal(False, "", frozenset({"beta"})) == FLAG_OFF
-    assert CodeValue("x", "X", flag="").writable(frozenset({"beta"})) is False
+    assert member_refusal(False, "", frozenset({"beta"})) == Refusal.FLAG_OFF
+    assert Member("x", "X", flag="").writable(frozenset({"beta"})) is False

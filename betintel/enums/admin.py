@@ -6,6 +6,10 @@ is enough for the admin index to link to the report, with the project's ``urls.p
 Every ``list_filter`` on an ``EnumField`` uses ``EnumFieldListFilter``; domain apps opt in with
 ``EnumAdminMixin`` (stored values the code does not know shown marked) and ``EnumCountsMixin``
 on their own ``ModelAdmin``; big tables are never counted in full on a page load.
+
+Public (``__all__``): the mixins, ``EnumFieldListFilter``, ``EstimatedCountPaginator`` (a
+change list's paginator that estimates big counts) and ``EnumStatus``/``EnumStatusAdmin`` for
+registering the page on another admin site.
 """
 
 from __future__ import annotations
@@ -28,10 +32,20 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from . import conf, introspection
+from .choices import MemberState
 from .counts import AUTO, MODES, planner_rows
 from .fields import EnumField
 from .report import ValueReport, build_report, field_report
 from .validation import unknown_label
+
+__all__ = [
+    "EnumAdminMixin",
+    "EnumCountsMixin",
+    "EnumFieldListFilter",
+    "EnumStatus",
+    "EnumStatusAdmin",
+    "EstimatedCountPaginator",
+]
 
 # Geometry of the server-rendered SVG chart, in its own user units (it scales to the page).
 CHART_WIDTH = 480
@@ -80,8 +94,8 @@ class Bar:
     @property
     def css_state(self) -> str:
         if not self.value.in_code:
-            return "unknown"
-        if self.value.state == "flagged":
+            return MemberState.UNKNOWN
+        if self.value.state == MemberState.FLAGGED:
             return "flag-on" if self.value.flag_on else "flag-off"
         return self.value.state
 

@@ -47,12 +47,37 @@ from django.core import checks
 from django.db import connections, router
 
 from . import conf, migration_sql
+from .choices import ChoicesDescription, choices_path, describe
 from .exhaustive import registry as exhaustive_registry
-from .fields import MAX_NAME_BYTES, choices_path, model_enum_fields
-from .markers import member_state
+from .fields import MAX_NAME_BYTES, model_enum_fields
 from .operations import CreateEnumType
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+#: The hint of each check whose advice does not depend on what it found.
+_HINTS = {
+    "enums.E001": "Give every member a non-empty value (PostgreSQL refuses empty enum "
+        "labels) and a display label people can read.",
+    "enums.E002": "Give each member its own display label.",
+    "enums.E003": "Shorten the value; the display label can stay as long as you like.",
+    "enums.E004": "Use letters, digits and underscores, starting with a letter, "
+        "e.g. type_name='bet_type_enum'.",
+    "enums.E005": "Pass a shorter type_name= to the EnumField.",
+    "enums.E006": "One type name belongs to one choices class: use the same class in "
+        "every field of the type, or give the others their own type_name.",
+    "enums.E007": "Name an existing, non-deprecated member as the replacement.",
+    "enums.E008": "Name a member that is not deprecated as the replacement.",
+    "enums.E009": "Pass the feature flag that enables it: flagged(label, flag='enable_x').",
+    "enums.E013": "Add an entry for each missing value (deprecated members may be left "
+        "out), so the code that branches on it handles every value.",
+    "enums.E014": "Remove the NUL character (\\x00) from the value; the display label can "
+        "stay as it is.",
+}
+
+
+def _error(check_id: str, obj: object, message: str) -> checks.Error:
+    return checks.Error(message, hint=_HINTS[check_id], obj=obj, id=check_id)
 
 
 def enum_fields_in_code(app_configs=None) -> Iterator[tuple]:
@@ -101,103 +126,72 @@ def check_members(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             users.setdefault(enum_field.choices_class, []).append(where)
     errors: list[checks.CheckMessage] = []
     for choices_class in sorted(users, key=choices_path):
-        errors += _label_errors(choices_class, users[choices_class])
-        errors += _marker_errors(choices_class)
+        described = describe(choices_class)
+        errors += _label_errors(described, users[choices_class])
+        errors += _marker_errors(described)
     return errors
 
 
-def _label_errors(choices_class: type, users: list[str]) -> list[checks.CheckMessage]:
-    name, errors = choices_path(choices_class), []
+def _label_errors(described: ChoicesDescription, users: list[str]) -> list[checks.CheckMessage]:
+    name, errors = described.path, []
     shown: dict[str, str] = {}
-    for member in choices_class:
-        if member.value is None:
-            continue  # the blank choice (__empty__) is no member of the type
+    for member in described.members:
         if "\x00" in member.value:
-            errors.append(
-                checks.Error(
-                    f"The value {member.value!r} of {name}.{member.name} (used by "
-                    f"{', '.join(users)}) holds a NUL byte, which PostgreSQL cannot store in an "
-                    "enum label: migrate would fail on it.",
-                    hint="Remove the NUL character (\\x00) from the value; the display label can "
-                    "stay as it is.",
-                    obj=name,
-                    id="enums.E014",
-                )
-            )
-        label = str(member.label)
+            errors.append(_error(
+                "enums.E014", name,
+                f"The value {member.value!r} of {name}.{member.name} (used by "
+                f"{', '.join(users)}) holds a NUL byte, which PostgreSQL cannot store in an "
+                "enum label: migrate would fail on it.",
+            ))
+        label = member.label
         if member.value == "" or not label.strip():
             what = "value" if member.value == "" else "display label"
-            errors.append(
-                checks.Error(
-                    f"Member {member.name} of {name} has an empty {what}.",
-                    hint="Give every member a non-empty value (PostgreSQL refuses empty enum "
-                    "labels) and a display label people can read.",
-                    obj=name,
-                    id="enums.E001",
-                )
-            )
+            errors.append(_error(
+                "enums.E001", name,
+                f"Member {member.name} of {name} has an empty {what}.",
+            ))
         elif label in shown:
-            errors.append(
-                checks.Error(
-                    f"Members {shown[label]} and {member.name} of {name} have the same display "
-                    f"label {label!r}, so forms and the admin cannot tell them apart.",
-                    hint="Give each member its own display label.",
-                    obj=name,
-                    id="enums.E002",
-                )
-            )
+            errors.append(_error(
+                "enums.E002", name,
+                f"Members {shown[label]} and {member.name} of {name} have the same display "
+                f"label {label!r}, so forms and the admin cannot tell them apart.",
+            ))
         shown.setdefault(label, member.name)
         if len(member.value.encode()) > MAX_NAME_BYTES:
-            errors.append(
-                checks.Error(
-                    f"The value {member.value!r} of {name}.{member.name} is "
-                    f"{len(member.value.encode())} bytes long in UTF-8; PostgreSQL allows at "
-                    f"most {MAX_NAME_BYTES} bytes in an enum label.",
-                    hint="Shorten the value; the display label can stay as long as you like.",
-                    obj=name,
-                    id="enums.E003",
-                )
-            )
+            errors.append(_error(
+                "enums.E003", name,
+                f"The value {member.value!r} of {name}.{member.name} is "
+                f"{len(member.value.encode())} bytes long in UTF-8; PostgreSQL allows at "
+                f"most {MAX_NAME_BYTES} bytes in an enum label.",
+            ))
     return errors
 
 
-def _marker_errors(choices_class: type) -> list[checks.CheckMessage]:
-    name, errors = choices_path(choices_class), []
-    states = {member.value: member_state(member.label) for member in choices_class}
-    for member in choices_class:
-        is_deprecated, replacement, flag = states[member.value]
-        if is_deprecated and replacement is not None:
-            if replacement not in states:
-                errors.append(
-                    checks.Error(
-                        f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
-                        f"which is not a value of {name}.",
-                        hint="Name an existing, non-deprecated member as the replacement.",
-                        obj=name,
-                        id="enums.E007",
-                    )
-                )
-            elif states[replacement][0]:
-                errors.append(
-                    checks.Error(
-                        f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
-                        "which is deprecated itself; its rows would move to a value that is "
-                        "on its way out too.",
-                        hint="Name a member that is not deprecated as the replacement.",
-                        obj=name,
-                        id="enums.E008",
-                    )
-                )
+def _marker_errors(described: ChoicesDescription) -> list[checks.CheckMessage]:
+    name, errors = described.path, []
+    for member in described.members:
+        replacement, flag = member.replacement, member.flag
+        if member.deprecated and replacement is not None:
+            target = described.member(replacement)
+            if target is None:
+                errors.append(_error(
+                    "enums.E007", name,
+                    f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
+                    f"which is not a value of {name}.",
+                ))
+            elif target.deprecated:
+                errors.append(_error(
+                    "enums.E008", name,
+                    f"{name}.{member.name} is deprecated with replacement {replacement!r}, "
+                    "which is deprecated itself; its rows would move to a value that is "
+                    "on its way out too.",
+                ))
         if flag is not None and not flag.strip():
-            errors.append(
-                checks.Error(
-                    f"{name}.{member.name} is flagged(...) with an empty flag name, so it can "
-                    "never be written.",
-                    hint="Pass the feature flag that enables it: flagged(label, flag='enable_x').",
-                    obj=name,
-                    id="enums.E009",
-                )
-            )
+            errors.append(_error(
+                "enums.E009", name,
+                f"{name}.{member.name} is flagged(...) with an empty flag name, so it can "
+                "never be written.",
+            ))
     return errors
 
 
@@ -217,40 +211,26 @@ def check_type_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             continue
         seen.add(name)
         if not IDENTIFIER.match(name):
-            errors.append(
-                checks.Error(
-                    f"The enum type name {name!r} of {where} is not a valid identifier.",
-                    hint="Use letters, digits and underscores, starting with a letter, "
-                    "e.g. type_name='bet_type_enum'.",
-                    obj=model_field,
-                    id="enums.E004",
-                )
-            )
+            errors.append(_error(
+                "enums.E004", model_field,
+                f"The enum type name {name!r} of {where} is not a valid identifier.",
+            ))
         if len(name.encode()) > MAX_NAME_BYTES:
-            errors.append(
-                checks.Error(
-                    f"The enum type name {name!r} of {where} is {len(name.encode())} bytes "
-                    f"long; PostgreSQL truncates names longer than {MAX_NAME_BYTES} bytes.",
-                    hint="Pass a shorter type_name= to the EnumField.",
-                    obj=model_field,
-                    id="enums.E005",
-                )
-            )
+            errors.append(_error(
+                "enums.E005", model_field,
+                f"The enum type name {name!r} of {where} is {len(name.encode())} bytes "
+                f"long; PostgreSQL truncates names longer than {MAX_NAME_BYTES} bytes.",
+            ))
     for name, classes in sorted(bound.items()):
         if len(classes) > 1:
             described = "; ".join(
                 f"{choices_path(cls)} ({', '.join(users)})" for cls, users in classes.items()
             )
-            errors.append(
-                checks.Error(
-                    f"The enum type {name} is bound to {len(classes)} choices classes: "
-                    f"{described}.",
-                    hint="One type name belongs to one choices class: use the same class in "
-                    "every field of the type, or give the others their own type_name.",
-                    obj=name,
-                    id="enums.E006",
-                )
-            )
+            errors.append(_error(
+                "enums.E006", name,
+                f"The enum type {name} is bound to {len(classes)} choices classes: "
+                f"{described}.",
+            ))
     return errors
 
 
@@ -363,16 +343,11 @@ def check_exhaustive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         name = choices_path(mapping.choices_class)
         missing = mapping.missing()
         if missing:
-            errors.append(
-                checks.Error(
-                    f"The exhaustive mapping of {name} at {mapping.where} does not cover "
-                    f"{', '.join(map(repr, missing))}.",
-                    hint="Add an entry for each missing value (deprecated members may be left "
-                    "out), so the code that branches on it handles every value.",
-                    obj=name,
-                    id="enums.E013",
-                )
-            )
+            errors.append(_error(
+                "enums.E013", name,
+                f"The exhaustive mapping of {name} at {mapping.where} does not cover "
+                f"{', '.join(map(repr, missing))}.",
+            ))
         unknown = mapping.unknown()
         if unknown:
             errors.append(

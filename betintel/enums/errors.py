@@ -1,8 +1,14 @@
-"""Errors of the enum engine. Each says what was refused, why, and what to do next."""
+"""Errors of the enum engine. Each says what was refused, why, and what to do next.
+
+Public: the errors (re-exported by ``betintel.enums``) and ``sqlstate``, for listeners that
+write in a migration's transaction and must tell a missing table from a real failure.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+__all__ = ["EnumMigrationError", "LockNotAcquired", "RefusedChange", "sqlstate"]
 
 
 class EnumMigrationError(Exception):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .markers import member_state
+from .choices import describe
 
 V = TypeVar("V")
 
@@ -24,14 +24,13 @@ class ExhaustiveMapping:
         """Values of non-deprecated members the mapping does not cover, in member order."""
         return [
             member.value
-            for member in self.choices_class
-            if not member_state(member.label)[0] and member.value not in self.keys
+            for member in describe(self.choices_class).members
+            if not member.deprecated and member.value not in self.keys
         ]
-
 
     def unknown(self) -> list[str]:
         """Keys of the mapping that are no value of the choices class (stale entries)."""
-        values = {member.value for member in self.choices_class}
+        values = set(describe(self.choices_class).values)
         return sorted(key for key in self.keys if key not in values)
 
 

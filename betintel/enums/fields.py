@@ -9,8 +9,8 @@ from functools import partialmethod
 from django.db import models
 from django.db.models import lookups
 
-from .markers import member_state
-from .validation import UNKNOWN, holds_unchanged, invalid_value, refusal_reason, unknown_label
+from .choices import describe
+from .validation import Refusal, holds_unchanged, invalid_value, refusal_reason, unknown_label
 
 #: PostgreSQL's limit on a name or an enum label (NAMEDATALEN - 1), in bytes of UTF-8.
 MAX_NAME_BYTES = 63
@@ -42,16 +42,8 @@ class EnumField(models.CharField):
         **kwargs,
     ) -> None:
         if choices_class is not None:
-            states = {
-                member.value: member_state(member.label)
-                for member in choices_class
-                if member.value is not None
-            }
-            values = list(states)
-            deprecated = {value: repl for value, (dep, repl, _flag) in states.items() if dep}
-            flags = {
-                value: flag for value, (_dep, _repl, flag) in states.items() if flag is not None
-            }
+            described = describe(choices_class)
+            values, deprecated, flags = described.values, described.deprecated, described.flags
             kwargs.setdefault("choices", choices_class.choices)
             type_name = type_name or default_type_name(choices_class)
         elif type_name is None or values is None:
@@ -105,7 +97,7 @@ class EnumField(models.CharField):
             if reason is not None:
                 if not holds_unchanged(self, raw, model_instance):
                     raise invalid_value(self, raw, reason)
-                if reason == UNKNOWN:
+                if reason == Refusal.UNKNOWN:
                     # The row holds a value of a newer release: the database accepted it, and
                     # saving the row unchanged keeps it. It is no choice of this code's.
                     return
@@ -303,8 +295,3 @@ def model_enum_fields(models: Iterable) -> Iterator[tuple]:
             enum_field = base_enum_field(model_field)
             if enum_field is not None:
                 yield model, model_field, enum_field
-
-
-def choices_path(choices_class: type) -> str:
-    """``bets.models.BetType``: how reports and checks name a choices class."""
-    return f"{choices_class.__module__}.{choices_class.__qualname__}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .validation import UNKNOWN, invalid_value, refusal_reason, unknown_label, writable_values
+from .validation import Refusal, invalid_value, refusal_reason, unknown_label, writable_values
 
 
 class EnumFormField(forms.TypedChoiceField):
@@ -68,6 +68,6 @@ class EnumFormField(forms.TypedChoiceField):
     def validate(self, value) -> None:
         refused = value not in self.empty_values and not self.valid_value(value)
         if self.model_field is not None and refused:
-            reason = refusal_reason(self.model_field, str(value)) or UNKNOWN
+            reason = refusal_reason(self.model_field, str(value)) or Refusal.UNKNOWN
             raise invalid_value(self.model_field, value, reason)
         super().validate(value)

@@ -1,4 +1,7 @@
-"""Markers put on a ``TextChoices`` member's label: ``deprecated(...)`` and ``flagged(...)``."""
+"""Markers put on a ``TextChoices`` member's label: ``deprecated(...)`` and ``flagged(...)``.
+
+``choices.describe`` reads them back, for every part of the engine and the domain apps.
+"""
 
 from __future__ import annotations
 
@@ -45,11 +48,3 @@ def flagged(label: str | Promise, *, flag: str) -> EnumLabel:
     """
     return EnumLabel(label, flag=str(flag or "").strip())
 
-
-def member_state(label: object) -> tuple[bool, str | None, str | None]:
-    """Return ``(deprecated, replacement, flag)`` for a member's label."""
-    return (
-        bool(getattr(label, "deprecated", False)),
-        getattr(label, "replacement", None),
-        getattr(label, "flag", None),
-    )

@@ -29,8 +29,18 @@ from .deprecation import (
 )
 from .errors import RefusedChange
 from .fields import MAX_NAME_BYTES
-from .signals import current_migration, enum_changed
+from .signals import EnumAction, current_migration, enum_changed
 from .state import alter_enum_fields, enum_types
+
+__all__ = [
+    "AddEnumValue",
+    "CreateEnumType",
+    "DeprecateEnumValue",
+    "DropEnumType",
+    "EnumOperation",
+    "RemoveEnumValue",
+    "RenameEnumValue",
+]
 
 
 def _fragment(*parts: str) -> str:
@@ -61,6 +71,8 @@ class EnumOperation(Operation):
 
     reversible = True
     category = OperationCategory.ALTERATION
+    #: The constructor's arguments, kept as attributes of the same names.
+    arguments: tuple[str, ...] = ()
 
     def allowed(self, app_label: str, schema_editor) -> bool:
         """Run only on PostgreSQL, and only where the router lets ``app_label`` migrate."""
@@ -70,7 +82,7 @@ class EnumOperation(Operation):
         )
 
     def announce(
-        self, schema_editor, action: str, direction: str, value: str | None = None, **details
+        self, schema_editor, action: EnumAction, direction: str, value: str | None = None, **details
     ) -> None:
         """Tell listeners (the audit log) what this operation just did to the database."""
         details = {
@@ -127,25 +139,43 @@ class EnumOperation(Operation):
         locks.run_locked(schema_editor, statement, purpose, type_name=target or self.name)
 
     def deconstruct(self):
-        return self.__class__.__name__, [], self._kwargs()
-
-    def _kwargs(self) -> dict:
-        raise NotImplementedError(f"{type(self).__name__} must say how it deconstructs.")
+        """Keyword arguments only, leaving out optional ones at their default (None)."""
+        kwargs = {name: getattr(self, name) for name in self.arguments}
+        return self.__class__.__name__, [], {
+            name: value for name, value in kwargs.items() if value is not None
+        }
 
 
 class WholeTypeOperation(EnumOperation):
     """Creating or dropping a whole type; each is the other's reverse, so they share both."""
 
+    arguments = ("name", "values")
+    #: What forwards does, ``"create"`` or ``"drop"``; backwards does the other.
+    verb: str
+
     def __init__(self, name: str, values: list[str]) -> None:
         self.name = name
         self.values = list(values)
 
-    def _kwargs(self) -> dict:
-        return {"name": self.name, "values": self.values}
-
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         # The type's values live in the fields that use it, which other operations change.
         pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self._create_or_drop(self.verb == "create", app_label, schema_editor, "forwards")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        self._create_or_drop(self.verb != "create", app_label, schema_editor, "backwards")
+
+    def _create_or_drop(self, create: bool, app_label: str, schema_editor, direction: str) -> None:
+        (self.create_type if create else self.drop_type)(app_label, schema_editor, direction)
+
+    def describe(self) -> str:
+        return f"{self.verb.capitalize()} enum type {self.name}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return _fragment(self.verb, self.name)
 
     def create_type(self, app_label: str, schema_editor, direction: str) -> None:
         """``CREATE TYPE``, unless the catalog already has it exactly as wanted."""
@@ -169,7 +199,7 @@ class WholeTypeOperation(EnumOperation):
                     "choose another type_name for the field."
                 )
         enum_sql.execute(schema_editor, enum_sql.create_type(self.name, self.values))
-        self.announce(schema_editor, "type_created", direction, values=self.values)
+        self.announce(schema_editor, EnumAction.TYPE_CREATED, direction, values=self.values)
 
     def drop_type(self, app_label: str, schema_editor, direction: str) -> None:
         """``DROP TYPE`` without CASCADE, refused while anything still uses the type."""
@@ -177,26 +207,14 @@ class WholeTypeOperation(EnumOperation):
             return
         existing = self.existing_type(schema_editor, "it cannot be dropped")
         drop_enum_type(schema_editor, self.name, existing.schema if existing else None)
-        self.announce(schema_editor, "type_dropped", direction)
+        self.announce(schema_editor, EnumAction.TYPE_DROPPED, direction)
 
 
 class CreateEnumType(WholeTypeOperation):
     """``CREATE TYPE name AS ENUM (values)``; backwards ``DROP TYPE``."""
 
     category = OperationCategory.ADDITION
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.create_type(app_label, schema_editor, "forwards")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.drop_type(app_label, schema_editor, "backwards")
-
-    def describe(self) -> str:
-        return f"Create enum type {self.name}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return _fragment("create", self.name)
+    verb = "create"
 
     def reduce(self, operation, app_label):
         if isinstance(operation, DropEnumType) and operation.name == self.name:
@@ -208,19 +226,7 @@ class DropEnumType(WholeTypeOperation):
     """``DROP TYPE name`` (never CASCADE); backwards ``CREATE TYPE`` with ``values``."""
 
     category = OperationCategory.REMOVAL
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.drop_type(app_label, schema_editor, "forwards")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        self.create_type(app_label, schema_editor, "backwards")
-
-    def describe(self) -> str:
-        return f"Drop enum type {self.name}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return _fragment("drop", self.name)
+    verb = "drop"
 
 
 def drop_enum_type(schema_editor, name: str, schema: str | None = None) -> None:
@@ -247,6 +253,7 @@ class AddEnumValue(EnumOperation):
     """
 
     category = OperationCategory.ADDITION
+    arguments = ("name", "value", "before", "after")
 
     def __init__(
         self, name: str, value: str, before: str | None = None, after: str | None = None
@@ -257,14 +264,6 @@ class AddEnumValue(EnumOperation):
         self.value = value
         self.before = before
         self.after = after
-
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.before is not None:
-            kwargs["before"] = self.before
-        if self.after is not None:
-            kwargs["after"] = self.after
-        return kwargs
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -295,7 +294,7 @@ class AddEnumValue(EnumOperation):
             f"adding {self.value!r} to enum type {self.name}",
             target,
         )
-        self.announce(schema_editor, "value_added", "forwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_ADDED, "forwards", self.value)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         if not self.allowed(app_label, schema_editor):
@@ -313,7 +312,7 @@ class AddEnumValue(EnumOperation):
                 "value (a data migration, or by hand), then unapply again."
             ),
         )
-        self.announce(schema_editor, "value_removed", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_REMOVED, "backwards", self.value)
 
     def describe(self) -> str:
         where = ""
@@ -334,13 +333,12 @@ class RenameEnumValue(EnumOperation):
     A deprecation recorded for the value (or naming it as a replacement) follows the rename.
     """
 
+    arguments = ("name", "old", "new")
+
     def __init__(self, name: str, old: str, new: str) -> None:
         self.name = name
         self.old = old
         self.new = new
-
-    def _kwargs(self) -> dict:
-        return {"name": self.name, "old": self.old, "new": self.new}
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -373,7 +371,7 @@ class RenameEnumValue(EnumOperation):
             if renamed != comment:
                 statement = enum_sql.comment_on_type(target, renamed)
                 self.alter_type(schema_editor, statement, purpose, target)
-        self.announce(schema_editor, "value_renamed", direction, new, old=old, new=new)
+        self.announce(schema_editor, EnumAction.VALUE_RENAMED, direction, new, old=old, new=new)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         self._rename(app_label, schema_editor, self.old, self.new, "forwards")
@@ -389,19 +387,19 @@ class RenameEnumValue(EnumOperation):
         return _fragment(self.name, "rename", self.old, self.new)
 
 
-class DeprecateEnumValue(EnumOperation):
-    """Record ``value`` as deprecated in the database (the type's comment); backwards clears it."""
+class ReplacedValueOperation(EnumOperation):
+    """An operation on one value whose rows go to ``replacement`` (if any) once it is gone."""
+
+    arguments = ("name", "value", "replacement")
 
     def __init__(self, name: str, value: str, replacement: str | None = None) -> None:
         self.name = name
         self.value = value
         self.replacement = replacement
 
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.replacement is not None:
-            kwargs["replacement"] = self.replacement
-        return kwargs
+
+class DeprecateEnumValue(ReplacedValueOperation):
+    """Record ``value`` as deprecated in the database (the type's comment); backwards clears it."""
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -423,7 +421,8 @@ class DeprecateEnumValue(EnumOperation):
             )
         record_deprecation(schema_editor, self.name, self.value, self.replacement)
         self.announce(
-            schema_editor, "value_deprecated", "forwards", self.value, replacement=self.replacement
+            schema_editor, EnumAction.VALUE_DEPRECATED, "forwards", self.value,
+            replacement=self.replacement,
         )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
@@ -431,7 +430,7 @@ class DeprecateEnumValue(EnumOperation):
             return
         self.existing_type(schema_editor, f"the deprecation of {self.value!r} cannot be cleared")
         clear_deprecation(schema_editor, self.name, self.value)
-        self.announce(schema_editor, "value_undeprecated", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_UNDEPRECATED, "backwards", self.value)
 
     def describe(self) -> str:
         moved = f" (rows move to {self.replacement!r})" if self.replacement is not None else ""
@@ -442,7 +441,7 @@ class DeprecateEnumValue(EnumOperation):
         return _fragment(self.name, "deprecate", self.value)
 
 
-class RemoveEnumValue(EnumOperation):
+class RemoveEnumValue(ReplacedValueOperation):
     """Remove a deprecated value by a type swap; rows holding it move to ``replacement``.
 
     Backwards adds the value again at its old position (deprecated again, as it was before the
@@ -450,17 +449,6 @@ class RemoveEnumValue(EnumOperation):
     """
 
     category = OperationCategory.REMOVAL
-
-    def __init__(self, name: str, value: str, replacement: str | None = None) -> None:
-        self.name = name
-        self.value = value
-        self.replacement = replacement
-
-    def _kwargs(self) -> dict:
-        kwargs = {"name": self.name, "value": self.value}
-        if self.replacement is not None:
-            kwargs["replacement"] = self.replacement
-        return kwargs
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -478,7 +466,8 @@ class RemoveEnumValue(EnumOperation):
         self._require_deprecated(from_state, existing)
         remove_value(schema_editor, self.name, self.value, replacement=self.replacement)
         self.announce(
-            schema_editor, "value_removed", "forwards", self.value, replacement=self.replacement
+            schema_editor, EnumAction.VALUE_REMOVED, "forwards", self.value,
+            replacement=self.replacement,
         )
 
     def _require_deprecated(self, from_state, existing) -> None:
@@ -516,7 +505,7 @@ class RemoveEnumValue(EnumOperation):
         )
         if known is not None and self.value in known.deprecated:
             record_deprecation(schema_editor, self.name, self.value, known.deprecated[self.value])
-        self.announce(schema_editor, "value_added", "backwards", self.value)
+        self.announce(schema_editor, EnumAction.VALUE_ADDED, "backwards", self.value)
 
     def describe(self) -> str:
         moved = f", moving its rows to {self.replacement!r}" if self.replacement else ""

@@ -7,38 +7,15 @@ show the same thing. Drift (the code and the database disagree) makes the report
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, introspection, online
+from .choices import Member, MemberState, describe
 from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
-from .fields import base_enum_field, choices_path, model_enum_fields
-from .markers import member_state
-from .validation import member_refusal
-
-ACTIVE, FLAGGED, DEPRECATED = "active", "flagged", "deprecated"
-
-
-@dataclass(frozen=True)
-class CodeValue:
-    """A member of a choices class, with its lifecycle state."""
-
-    value: str
-    label: str
-    deprecated: bool = False
-    replacement: str | None = None
-    flag: str | None = None
-
-    @property
-    def state(self) -> str:
-        if self.deprecated:
-            return DEPRECATED
-        return FLAGGED if self.flag else ACTIVE
-
-    def writable(self, flags: frozenset[str]) -> bool:
-        """Whether new writes may use this value while ``flags`` are on."""
-        return member_refusal(self.deprecated, self.flag, flags) is None
+from .fields import base_enum_field, model_enum_fields
 
 
 @dataclass
@@ -47,11 +24,12 @@ class CodeType:
 
     name: str
     choices: str | None
-    values: list[CodeValue]
+    values: list[Member]
     fields: list[str] = field(default_factory=list)
     other_choices: list[str] = field(default_factory=list)
 
-    def value(self, value: str) -> CodeValue | None:
+    def value(self, value: str) -> Member | None:
+        """The member whose value is ``value``, or None."""
         return next((member for member in self.values if member.value == value), None)
 
 
@@ -80,18 +58,13 @@ def _code_type(enum_field) -> CodeType:
     choices_class = enum_field.choices_class
     if choices_class is None:
         values = [
-            CodeValue(value, value, value in enum_field.enum_deprecated,
-                      enum_field.enum_deprecated.get(value))
+            Member(value, value, value in enum_field.enum_deprecated,
+                   enum_field.enum_deprecated.get(value))
             for value in enum_field.enum_values
         ]
         return CodeType(enum_field.enum_type_name, None, values)
-    values = []
-    for member in choices_class:
-        if member.value is None:
-            continue
-        is_deprecated, replacement, flag = member_state(member.label)
-        values.append(CodeValue(member.value, str(member.label), is_deprecated, replacement, flag))
-    return CodeType(enum_field.enum_type_name, choices_path(choices_class), values)
+    described = describe(choices_class)
+    return CodeType(enum_field.enum_type_name, described.path, list(described.members))
 
 
 @dataclass
@@ -205,8 +178,10 @@ def build_report(
     flags = conf.feature_flags()
     enums = [
         compare_type(
-            name, code.get(name), database.get(name), columns.get(name, []), counted, flags,
-            counts,
+            TypeSources(
+                name, code.get(name), database.get(name), columns.get(name, []), counted, flags,
+                counts,
+            )
         )
         for name in names
     ]
@@ -246,7 +221,9 @@ def field_report(
     counted = count_values(connection, dict.fromkeys(columns, values), counts)
     declared.fields.append(f"{model._meta.label}.{model_field.name}")
     entry = compare_type(
-        declared.name, declared, database, columns, counted, conf.feature_flags(), counts
+        TypeSources(
+            declared.name, declared, database, columns, counted, conf.feature_flags(), counts
+        )
     )
     entry.warnings.extend(swap_warnings(declared.name, online.under_way(connection)))
     return entry
@@ -270,73 +247,90 @@ def merged_values(code_values: list[str], db_values: list[str]) -> list[str]:
     return merged
 
 
-def compare_type(
-    name: str,
-    code: CodeType | None,
-    database: introspection.EnumType | None,
-    columns: list[Column],
-    counted: dict[Column, ColumnCounts],
-    flags: frozenset[str],
-    counts: str = AUTO,
-) -> TypeReport:
+@dataclass
+class TypeSources:
+    """What one type's report is built from: the code's and the database's view of the type,
+    its columns with their counted rows, the feature flags on and the counting mode."""
+
+    name: str
+    code: CodeType | None
+    database: introspection.EnumType | None
+    columns: list[Column]
+    counted: dict[Column, ColumnCounts]
+    flags: frozenset[str]
+    counts: str = AUTO
+
+    @cached_property
+    def recorded(self) -> dict[str, str | None]:
+        """The deprecations the database records in the type's comment."""
+        database = self.database
+        return introspection.recorded_deprecations(database.comment) if database else {}
+
+    @property
+    def where(self) -> str:
+        """Where the code declares the type: its choices class, or the fields using it."""
+        return self.code.choices or ", ".join(self.code.fields)
+
+
+def compare_type(sources: TypeSources) -> TypeReport:
     """Build one type's report: values side by side, drift and warnings."""
-    recorded = introspection.recorded_deprecations(database.comment) if database else {}
-    values = [
-        _value_report(value, code, database, recorded, columns, counted, flags, counts)
-        for value in _all_values(code, database)
-    ]
+    code = sources.code
     return TypeReport(
-        type=name,
+        type=sources.name,
         choices=code.choices if code else None,
-        columns=[column.label for column in columns],
-        values=values,
-        warnings=_warnings(name, code, database, columns, counted),
-        drift=_drift(name, code, database, recorded),
+        columns=[column.label for column in sources.columns],
+        values=[
+            _value_report(sources, value) for value in _all_values(code, sources.database)
+        ],
+        warnings=_warnings(sources),
+        drift=_drift(sources),
         fields=list(code.fields) if code else [],
     )
 
 
-def _value_report(value, code, database, recorded, columns, counted, flags, counts):
-    member = code.value(value) if code else None
+def _value_report(sources: TypeSources, value: str) -> ValueReport:
+    member = sources.code.value(value) if sources.code else None
     if member is not None:
         state, label, flag = member.state, member.label, member.flag
         replacement = member.replacement
     else:
-        state = DEPRECATED if value in recorded else ACTIVE
+        recorded = sources.recorded
+        state = MemberState.DEPRECATED if value in recorded else MemberState.ACTIVE
         label, flag, replacement = None, None, recorded.get(value)
-    rows: int | None = None if counts == NONE else 0
-    for column in columns:
-        found = counted[column].rows.get(value)
+    rows: int | None = None if sources.counts == NONE else 0
+    for column in sources.columns:
+        found = sources.counted[column].rows.get(value)
         rows = None if rows is None or found is None else rows + found
     return ValueReport(
         value=value,
         label=label,
         in_code=member is not None,
-        in_db=database is not None and value in database.values,
+        in_db=sources.database is not None and value in sources.database.values,
         state=state,
         flag=flag,
-        flag_on=(flag in flags) if flag else None,
+        flag_on=(flag in sources.flags) if flag else None,
         rows=rows,
-        rows_estimated=any(counted[column].estimated for column in columns),
+        rows_estimated=any(sources.counted[column].estimated for column in sources.columns),
         replacement=replacement,
     )
 
 
-def _drift(name, code, database, recorded) -> list[str]:
+def _drift(sources: TypeSources) -> list[str]:
     """Where code and database disagree about what exists or what is deprecated."""
+    name, code, database = sources.name, sources.code, sources.database
     if code is None:
         return [
             f"Type {name} exists in the database but no model uses it: its values "
             f"{', '.join(database.values)} are unknown to the code. Declare it on a model's "
             "EnumField, or drop it with a DropEnumType migration."
         ]
-    where = code.choices or ", ".join(code.fields)
     if database is None:
         return [
             f"Type {name} is used by {', '.join(code.fields)} but does not exist in the "
             "database. Apply the migration that creates it (manage.py migrate), or write it "
             "with manage.py makemigrations."
         ]
+    where = sources.where
     problems = []
     for member in code.values:
         if member.value not in database.values:
@@ -352,14 +346,15 @@ def _drift(name, code, database, recorded) -> list[str]:
                 f"({where}). Add it to the choices class, or retire it with a migration "
                 "(DeprecateEnumValue, then RemoveEnumValue)."
             )
-    problems.extend(_deprecation_drift(name, code, database, recorded, where))
+    problems.extend(_deprecation_drift(sources))
     return problems
 
 
-def _deprecation_drift(name, code, database, recorded, where) -> list[str]:
+def _deprecation_drift(sources: TypeSources) -> list[str]:
+    name, where, recorded = sources.name, sources.where, sources.recorded
     problems = []
-    for member in code.values:
-        if member.value not in database.values:
+    for member in sources.code.values:
+        if member.value not in sources.database.values:
             continue
         if member.deprecated and member.value not in recorded:
             problems.append(
@@ -382,7 +377,8 @@ def _deprecation_drift(name, code, database, recorded, where) -> list[str]:
     return problems
 
 
-def _warnings(name, code, database, columns, counted) -> list[str]:
+def _warnings(sources: TypeSources) -> list[str]:
+    name, code, database = sources.name, sources.code, sources.database
     warnings = []
     if code and database:
         in_code = [member.value for member in code.values if member.value in database.values]
@@ -398,8 +394,8 @@ def _warnings(name, code, database, columns, counted) -> list[str]:
             f"Type {name} is declared by several choices classes ({code.choices}, "
             f"{', '.join(code.other_choices)}); bind one type to one class."
         )
-    for column in columns:
-        if counted[column].unanalysed:
+    for column in sources.columns:
+        if sources.counted[column].unanalysed:
             table = column.label.rsplit(".", 1)[0]
             warnings.append(
                 f"Table {table} has no planner statistics yet (never analysed), so the rows of "

@@ -10,17 +10,22 @@ does not know it (a newer release added it during a rolling deploy).
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 from django.core.exceptions import FieldError, ValidationError
 
 from .conf import feature_flags
 from .signals import invalid_enum_value
 
-logger = logging.getLogger("betintel.enums")
+logger = logging.getLogger(__name__)
 
-UNKNOWN = "unknown"
-DEPRECATED = "deprecated"
-FLAG_OFF = "flag_off"
+
+class Refusal(StrEnum):
+    """Why a new write of a value is refused; sent as ``reason`` with ``invalid_enum_value``."""
+
+    UNKNOWN = "unknown"
+    DEPRECATED = "deprecated"
+    FLAG_OFF = "flag_off"
 
 
 def unknown_label(value: object) -> str:
@@ -30,23 +35,23 @@ def unknown_label(value: object) -> str:
 
 def member_refusal(
     deprecated: bool, flag: str | None, flags: frozenset[str] | None = None
-) -> str | None:
-    """Why a new write of a member in this state is refused (a reason constant), or None.
+) -> Refusal | None:
+    """Why a new write of a member in this state is refused, or None.
 
     The one rule behind validation, forms, the API and demo data: deprecated members are
     refused, and flagged ones while their flag is not among ``flags`` (default: those on now).
     """
     if deprecated:
-        return DEPRECATED
+        return Refusal.DEPRECATED
     if flag is not None and flag not in (feature_flags() if flags is None else flags):
-        return FLAG_OFF
+        return Refusal.FLAG_OFF
     return None
 
 
-def refusal_reason(field, value: str) -> str | None:
-    """Why a new write of ``value`` to ``field`` is refused (a reason constant), or None."""
+def refusal_reason(field, value: str) -> Refusal | None:
+    """Why a new write of ``value`` to ``field`` is refused, or None."""
     if value not in field.enum_values:
-        return UNKNOWN
+        return Refusal.UNKNOWN
     return member_refusal(value in field.enum_deprecated, field.enum_flags.get(value))
 
 
@@ -99,11 +104,11 @@ def invalid_value(field, value: object, reason: str) -> ValidationError:
 
 
 def _explain(field, value: object, reason: str) -> str:
-    if reason == DEPRECATED:
+    if reason == Refusal.DEPRECATED:
         replacement = field.enum_deprecated.get(value)
         instead = f"use '{replacement}' instead" if replacement else "choose another value"
         return f"it is deprecated; {instead}."
-    if reason == FLAG_OFF:
+    if reason == Refusal.FLAG_OFF:
         return (
             f"it needs the feature flag {field.enum_flags.get(value)}, which is off "
             "(FEATURE_FLAGS)."
