@@ -12,6 +12,7 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects to the enum engine's signals)
-        from .checks import check_enum_actions
+        from .checks import check_enum_actions, check_hmac_key
 
         checks.register(check_enum_actions)
+        checks.register(check_hmac_key, checks.Tags.database)

@@ -45,6 +45,8 @@ def setup_django(database_name: str) -> None:
         sys.exit(f"Refusing to benchmark in database {database_name!r}; pick a dedicated name.")
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "betintel.settings")
+    # Benchmarks are development tooling: the development key signs their audit entries.
+    os.environ.setdefault("DEBUG", "1")
     from django.conf import settings
 
     settings.DATABASES["default"]["NAME"] = database_name

@@ -142,3 +142,20 @@ def test_runserver__development_mode__serves_a_styled_admin():
     assert "/static/admin/css/base.css" in stylesheets
     assert [code for code, _css in styles] == [200] * len(stylesheets)
     assert all(css.strip() for _code, css in styles)
+
+
+def test_migrate__nothing_set__stops_before_applying_naming_the_audit_key():
+    result = run_site(["manage.py", "migrate", "--plan"])
+
+    assert result.returncode != 0
+    assert "audit.E002" in result.stderr
+    assert "AUDIT_HMAC_KEY" in result.stderr and "SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Planned operations" not in result.stdout
+
+
+def test_migrate__real_secret_key__passes_the_audit_key_check():
+    result = run_site(["manage.py", "migrate", "--plan"], SECRET_KEY=REAL_KEY)
+
+    assert result.returncode == 0, result.stderr
+    assert "audit.E002" not in result.stderr
