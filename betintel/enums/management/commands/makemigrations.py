@@ -10,6 +10,7 @@ from django.db.migrations.writer import MigrationWriter
 
 from betintel.enums import autodetector as enum_autodetector
 from betintel.enums.autodetector import EnumAutodetector
+from betintel.enums.management.routing import routed
 
 
 class _WarningHandler(logging.Handler):
@@ -41,18 +42,8 @@ class Command(makemigrations.Command):
     def _warnings_on_stderr(self):
         """While this run lasts, the autodetector's warnings go to its stderr (and only
         there, not also to the project's console handler)."""
-        logger = enum_autodetector.logger
-        handler = _WarningHandler(self)
-        saved = logger.level, logger.propagate
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
-        logger.propagate = False
-        try:
+        with routed(enum_autodetector.logger, _WarningHandler(self), logging.WARNING):
             yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(saved[0])
-            logger.propagate = saved[1]
 
     def write_warning(self, message: str) -> None:
         """Print ``message`` as a warning on stderr."""

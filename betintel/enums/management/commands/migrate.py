@@ -16,6 +16,7 @@ from django.utils.connection import ConnectionDoesNotExist
 from betintel.enums import locks, swap
 from betintel.enums.autodetector import EnumAutodetector
 from betintel.enums.errors import EnumMigrationError, find_cause
+from betintel.enums.management.routing import routed
 from betintel.enums.signals import current_migration
 
 #: SQLSTATE of "unsafe use of new value": an enum value used in the transaction that added it.
@@ -115,18 +116,9 @@ class Command(migrate.Command):
     def _plans_on_stdout(self, verbosity: int):
         """Route the swap's plan (tables to rewrite, rows, size) to our stdout while we run;
         at verbosity 0 it goes nowhere (not even to the project's console handler)."""
-        logger = logging.getLogger(swap.__name__)
         handler = _OutputHandler(self.stdout) if verbosity >= 1 else logging.NullHandler()
-        saved = logger.level, logger.propagate
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        try:
+        with routed(logging.getLogger(swap.__name__), handler, logging.INFO):
             yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(saved[0])
-            logger.propagate = saved[1]
 
     def _explain(self, exc: BaseException) -> CommandError | None:
         """A ``CommandError`` saying what went wrong and what to do, for errors we understand."""
