@@ -487,3 +487,101 @@ def test_convert_to_enum__online_forced_in_atomic_migration__refused_before_anyt
     assert "ENUM_SWAP=online" in done.stderr and "atomic" in done.stderr
     assert conversion.column()[0] == "character varying(20)"
     assert conversion.leftovers() == {}
+
+
+# The same conversions as tests/test_conversion.py, forced online in a non-atomic migration:
+# everything the in-place conversion carries is carried online too.
+
+
+@pytest.fixture
+def forced_online(settings):
+    settings.ENUM_SWAP = "online"
+    settings.ENUM_BACKFILL_BATCH = 64
+
+
+def _catalog_without_positions(names, snapshot) -> dict:
+    """The table's catalog, its columns as a set (an online switch moves the column last)."""
+    from tests.test_conversion import _table_catalog
+
+    catalog = _table_catalog(names, snapshot)
+    catalog["columns"] = sorted(map(repr, catalog["columns"]))
+    return catalog
+
+
+@pytest.mark.parametrize("character", ["varchar", "text"])
+def test_convert_to_enum_and_back__forced_online__meta_indexes_checks_default_carried(
+    scratch_types, forced_online, character
+):
+    from tests.helpers import apply_operations, catalog_snapshot, run_sql, unapply_operations
+    from tests.test_conversion import (
+        _char_field,
+        _column,
+        _create_table,
+        _Names,
+        _rows,
+        _text_field,
+        _to_enum,
+    )
+
+    names = _Names(scratch_types)
+    state = _create_table(names, character=_char_field() if character == "varchar"
+                          else _text_field())
+    before = _catalog_without_positions(names, catalog_snapshot())
+    rows_before = _rows(names)
+    operations = _to_enum(names)
+
+    apply_operations("enumapp", state.clone(), operations, atomic=False)
+
+    assert _rows(names) == rows_before
+    assert _column(names) == (names.type, False, f"'red'::{names.type}")
+    indexes = dict(run_sql(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", params=[names.table]))
+    assert not [name for name in indexes if name.endswith("_like")]
+    assert f"WHERE (colour = 'blue'::{names.type})" in indexes[names.partial]
+    assert "UNIQUE INDEX" in indexes[names.unique]
+    (check,) = run_sql("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                       "WHERE conname = %s", params=[names.check])
+    assert f"'green'::{names.type}" in check[0] and check[1]
+    assert not run_sql("SELECT 1 FROM pg_class WHERE relname LIKE 'betintel\\_%%'")
+
+    unapply_operations("enumapp", state, operations, atomic=False)
+
+    assert _catalog_without_positions(names, catalog_snapshot()) == before
+    assert _rows(names) == rows_before
+
+
+def test_array_of_char__forced_online__to_array_of_enum_and_back(scratch_types, forced_online):
+    from django.contrib.postgres.fields import ArrayField
+    from django.db import models
+    from django.db.migrations.operations import CreateModel
+    from django.db.migrations.state import ProjectState
+
+    from betintel.enums import EnumField
+    from betintel.enums.conversion import ConvertToEnumField
+    from betintel.enums.operations import CreateEnumType
+    from tests.helpers import apply_operations, run_sql, unapply_operations
+    from tests.test_conversion import _array_model, _Names
+
+    names = _Names(scratch_types)
+    model = _array_model(names, models.CharField(max_length=10, choices=[("red", "Red")]))
+    state = apply_operations("enumapp", ProjectState(), [
+        CreateModel(model.name, list(model.fields.items()), options=model.options)])
+    run_sql("INSERT INTO {} (colours) SELECT CASE n % 4 WHEN 0 THEN NULL WHEN 1 THEN '{{}}' "
+            "WHEN 2 THEN ARRAY['red', 'blue'] ELSE ARRAY['green', NULL] END "
+            "FROM generate_series(1, 300) n", names.table)
+    rows = run_sql("SELECT id, colours::text FROM {} ORDER BY id", names.table)
+    operations = [
+        CreateEnumType(names.type, LABELS),
+        ConvertToEnumField("palette", "colours",
+                           ArrayField(EnumField(type_name=names.type, values=LABELS), null=True)),
+    ]
+    apply_operations("enumapp", state.clone(), operations, atomic=False)
+    (column_type,) = run_sql(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attname = 'colours'", params=[names.table])
+    assert column_type == (f"{names.type}[]",)
+    assert run_sql("SELECT id, colours::text FROM {} ORDER BY id", names.table) == rows
+    unapply_operations("enumapp", state, operations, atomic=False)
+    assert run_sql("SELECT id, colours::text FROM {} ORDER BY id", names.table) == rows
+    assert not run_sql("SELECT 1 FROM pg_attribute WHERE attname LIKE 'betintel\\_%%' "
+                       "AND NOT attisdropped")
