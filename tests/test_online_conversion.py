@@ -585,3 +585,18 @@ def test_array_of_char__forced_online__to_array_of_enum_and_back(scratch_types, 
     assert run_sql("SELECT id, colours::text FROM {} ORDER BY id", names.table) == rows
     assert not run_sql("SELECT 1 FROM pg_attribute WHERE attname LIKE 'betintel\\_%%' "
                        "AND NOT attisdropped")
+
+
+def test_sqlmigrate__big_table__online_conversion_statements_shown_nothing_run(conversion):
+    done = run_manage("sqlmigrate", "enumapp", "0902_to_enum", settings=conversion.settings(),
+                      pythonpath=[conversion.tmp_path])
+
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout
+    for expected in ("-- Online conversion:", "CREATE TRIGGER", "-- step: backfill",
+                     "CREATE INDEX CONCURRENTLY", "VALIDATE CONSTRAINT", "-- step: switch",
+                     "LOCK TABLE", "RENAME COLUMN"):
+        assert expected in shown, expected
+    assert "ALTER COLUMN \"colour\" TYPE" not in shown
+    assert conversion.column()[0] == "character varying(20)"
+    assert conversion.leftovers() == {}

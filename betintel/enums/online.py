@@ -1112,7 +1112,6 @@ class OnlineSwap:
             self._run(enum_sql.set_lock_timeout(conf.lock_timeout()))
             for statement in statements:
                 self._run(statement)
-            drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
             return
 
         def work(_cursor):
@@ -1478,7 +1477,7 @@ def choose_conversion(schema_editor, conversion) -> ConversionPlan | None:
             "online conversion runs many short transactions. Nothing was changed. Set atomic "
             "= False on the migration, or set ENUM_SWAP=auto or blocking."
         )
-    if atomic or schema_editor.collect_sql:
+    if atomic:
         return None
     connection = schema_editor.connection
     online = plan_conversion(connection, conversion)
@@ -1495,7 +1494,7 @@ def choose_conversion(schema_editor, conversion) -> ConversionPlan | None:
             )
         logger.info("The conversion %s runs in place, not online: %s.", conversion.purpose,
                     reasons)
-        if resuming:
+        if resuming and not schema_editor.collect_sql:
             abandon_conversion(schema_editor, online)
         return None
     return online
@@ -1565,6 +1564,9 @@ def leave_conversion(schema_editor, conversion) -> None:
 def convert(schema_editor, online: ConversionPlan) -> None:
     """Run (or resume) the online conversion ``online``, then analyse its table."""
     conversion = OnlineConversion(schema_editor, online)
+    if schema_editor.collect_sql:
+        conversion.show()
+        return
     try:
         conversion.run()
     except DatabaseError as exc:
@@ -1608,7 +1610,17 @@ class OnlineConversion(OnlineSwap):
 
     def _record(self, step: str) -> None:
         self.step = step
-        self._write_state(step)
+        if not self.editor.collect_sql:
+            self._write_state(step)
+
+    def show(self) -> None:
+        """Under ``sqlmigrate``: every step's statements, none of them run."""
+        self._run(sql.SQL("-- Online conversion: {}").format(
+            sql.SQL(self.purpose.replace("\n", " "))))
+        for step in STEPS:
+            self._run(sql.SQL("-- step: {}").format(sql.SQL(step)))
+            getattr(self, step)()
+        self._run(sql.SQL("ANALYZE {}").format(self.plan.table.table.identifier))
 
     def _write_state(self, step: str, cursor=None) -> None:
         statement = self._state_comment(step)
@@ -1699,6 +1711,12 @@ class OnlineConversion(OnlineSwap):
         self._record("switch")
         table = self.plan.table
         statements = self._switch_table(table)
+        if self.editor.collect_sql:
+            self._run(sql.SQL("-- switch: one transaction"))
+            locks.lock_tables(self.editor, [table.table], self.purpose)
+            for statement in statements:
+                self._run(statement)
+            return
         with transaction.atomic(using=self.connection.alias):
             restore = locks.keep_lock_timeout(self.connection)
             try:
