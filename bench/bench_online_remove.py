@@ -23,33 +23,29 @@ writers (SHARE and stronger).
 from __future__ import annotations
 
 import random
-import statistics
 import threading
 import time
 from dataclasses import dataclass, field
 
-from bench.common import arguments, copy_database, drop_database, ensure_bets, setup_django
+from bench.common import (
+    LockSampler,
+    arguments,
+    connect,
+    copy_database,
+    drop_database,
+    ensure_bets,
+    mb,
+    ms,
+    percentile,
+    setup_django,
+)
 
 TYPE, REMOVED, REPLACEMENT = "bet_type_enum", "player_rebounds", "player_points"
 KEPT = ["h2h", "spreads", "totals", "player_points", "player_assists"]
 SPORTS = ["soccer", "basketball", "american_football", "baseball", "ice_hockey", "tennis"]
 STATUSES = ["pending", "won", "lost", "void"]
-#: Table lock modes that make an INSERT/UPDATE (ROW EXCLUSIVE) wait.
-BLOCKING_MODES = ["ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"]
 #: Writers run this long before the swap (the baseline) and after it.
 SETTLE_SECONDS = 3.0
-SAMPLE_SECONDS = 0.01
-
-
-def connect(autocommit: bool = True):
-    """A psycopg connection of its own to the database Django now points at."""
-    import psycopg
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    wanted = {"host", "port", "user", "password", "dbname"}
-    return psycopg.connect(autocommit=autocommit, prepare_threshold=None,
-                           **{key: value for key, value in params.items() if key in wanted})
 
 
 class Writer(threading.Thread):
@@ -89,70 +85,6 @@ class Writer(threading.Thread):
                 except Exception as exc:  # counted and shown: a writer must never fail
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 self.timings.append((started, time.perf_counter() - started))
-
-
-class LockSampler(threading.Thread):
-    """Samples ``pg_locks`` for granted locks on the table that block writers."""
-
-    def __init__(self, table_oid: int, stop: threading.Event) -> None:
-        super().__init__(name="lock-sampler", daemon=True)
-        self.table_oid, self.stop = table_oid, stop
-        self.longest = 0.0
-        self.longest_mode = None
-        self.samples = 0
-        #: The longest wait for a lock seen in any other session: seconds, what, blocked by.
-        self.longest_wait: tuple[float, str, str] = (0.0, "", "")
-        #: Online swap steps as recorded in the new type's comment, with when each was seen.
-        self.steps: list[tuple[str, float]] = []
-
-    def run(self) -> None:
-        held: dict[tuple[int, str], float] = {}
-        with connect() as session:
-            while not self.stop.is_set():
-                now = time.perf_counter()
-                seen = {
-                    (pid, mode) for pid, mode in session.execute(
-                        "SELECT pid, mode FROM pg_locks WHERE locktype = 'relation' "
-                        "AND relation = %s AND granted AND mode = ANY(%s)",
-                        [self.table_oid, BLOCKING_MODES]).fetchall()
-                }
-                self.samples += 1
-                self._waits(session)
-                self._step(session, now)
-                for key in seen:
-                    held.setdefault(key, now)
-                for key in [key for key in held if key not in seen]:
-                    self._ended(key, now - held.pop(key))
-                time.sleep(SAMPLE_SECONDS)
-            now = time.perf_counter()
-            for key, since in held.items():
-                self._ended(key, now - since)
-
-    def _waits(self, session) -> None:
-        row = session.execute(
-            "SELECT extract(epoch FROM clock_timestamp() - w.query_start)::float8, "
-            "left(w.query, 60) || ' (' || w.wait_event || ')', "
-            "coalesce(format('pid %s %s, %s, transaction %s s old: %s', b.pid, b.state, "
-            "coalesce(b.wait_event_type || '/' || b.wait_event, 'not waiting'), "
-            "round(extract(epoch FROM clock_timestamp() - b.xact_start)::numeric, 1), "
-            "left(b.query, 60)), '') FROM pg_stat_activity w "
-            "LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(w.pid))[1] "
-            "WHERE w.wait_event_type = 'Lock' AND w.datname = current_database() "
-            "ORDER BY 1 DESC LIMIT 1").fetchone()
-        if row and row[0] > self.longest_wait[0]:
-            self.longest_wait = row
-
-    def _step(self, session, now: float) -> None:
-        row = session.execute(
-            "SELECT obj_description(oid, 'pg_type')::json #>> '{betintel,online_swap,step}' "
-            "FROM pg_type WHERE typname LIKE 'betintel\\_new\\_%' AND typtype = 'e'").fetchone()
-        step = row[0] if row else None
-        if step and (not self.steps or self.steps[-1][0] != step):
-            self.steps.append((step, now))
-
-    def _ended(self, key: tuple[int, str], seconds: float) -> None:
-        if seconds > self.longest:
-            self.longest, self.longest_mode = seconds, key[1]
 
 
 @dataclass
@@ -261,7 +193,7 @@ def run_swap(mode: str, base: str, copy: str, writers: int, batch: int | None) -
                  if started <= start + seconds <= ended]
     return Outcome(
         mode=mode, seconds=ended - started, stall=max(during, default=0.0),
-        p99=_percentile(during, 99), p99_before=_percentile(before, 99),
+        p99=percentile(during, 99), p99_before=percentile(before, 99),
         statements=len(completed), rate=len(completed) / (ended - started),
         errors=[error for thread in threads for error in thread.errors],
         lock_held=sampler.longest, lock_mode=sampler.longest_mode, wal_bytes=int(wal),
@@ -273,35 +205,21 @@ def run_swap(mode: str, base: str, copy: str, writers: int, batch: int | None) -
     )
 
 
-def _percentile(values: list[float], percent: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else 0.0
-    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MB"
-
-
 def report(rows: int, writers: int, outcomes: list[Outcome], version: str) -> None:
     lines = [
-        ("longest writer stall", lambda o: _ms(o.stall)),
-        ("p99 writer latency, during", lambda o: _ms(o.p99)),
-        ("p99 writer latency, before", lambda o: _ms(o.p99_before)),
+        ("longest writer stall", lambda o: ms(o.stall)),
+        ("p99 writer latency, during", lambda o: ms(o.p99)),
+        ("p99 writer latency, before", lambda o: ms(o.p99_before)),
         ("writer statements completed", lambda o: f"{o.statements:,}"),
         ("writer statements per second", lambda o: f"{o.rate:,.0f}"),
         ("writer errors", lambda o: str(len(o.errors))),
         ("total duration", lambda o: f"{o.seconds:,.2f} s"),
         ("longest writer-blocking lock", lambda o: (
-            f"{_ms(o.lock_held)} ({o.lock_mode})" if o.lock_mode else "none seen (< 10 ms)")),
-        ("WAL generated (writers too)", lambda o: _mb(o.wal_bytes)),
-        ("table heap before / after", lambda o: f"{_mb(o.heap_before)} / {_mb(o.heap_after)}"),
+            f"{ms(o.lock_held)} ({o.lock_mode})" if o.lock_mode else "none seen (< 10 ms)")),
+        ("WAL generated (writers too)", lambda o: mb(o.wal_bytes)),
+        ("table heap before / after", lambda o: f"{mb(o.heap_before)} / {mb(o.heap_after)}"),
         ("with indexes before / after", lambda o: (
-            f"{_mb(o.total_before)} / {_mb(o.total_after)}")),
+            f"{mb(o.total_before)} / {mb(o.total_after)}")),
     ]
     width = max(len(label) for label, _ in lines)
     print(f"\nRemoving {REMOVED!r} from {TYPE} on {rows:,} bets, {writers} writer threads, "
@@ -314,7 +232,7 @@ def report(rows: int, writers: int, outcomes: list[Outcome], version: str) -> No
             print(f"  {outcome.mode} writer error: {error}")
         seconds, waiting, blocker = outcome.longest_wait
         if seconds:
-            print(f"  {outcome.mode}: longest lock wait seen {_ms(seconds)}: {waiting} "
+            print(f"  {outcome.mode}: longest lock wait seen {ms(seconds)}: {waiting} "
                   f"behind {blocker}")
         if len(outcome.steps) > 1:
             print(f"  {outcome.mode} steps (s from start): " + ", ".join(
@@ -324,7 +242,7 @@ def report(rows: int, writers: int, outcomes: list[Outcome], version: str) -> No
     by_mode = {outcome.mode: outcome for outcome in outcomes}
     if {"blocking", "online"} <= set(by_mode):
         online, blocking = by_mode["online"], by_mode["blocking"]
-        print(f"\n  goal: longest writer stall online <= 100 ms: {_ms(online.stall)} "
+        print(f"\n  goal: longest writer stall online <= 100 ms: {ms(online.stall)} "
               f"({'met' if online.stall <= 0.1 else 'not met'})")
         ratio = online.seconds / blocking.seconds
         print(f"  goal: online total <= 3x blocking: {ratio:.2f}x "

@@ -11,6 +11,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -212,3 +213,117 @@ def print_table(title: str, rows: list[tuple[str, float, float]], baseline: str)
     for name, median, fastest in rows:
         speed_up = base / median if median else float("inf")
         print(f"  {name.ljust(width)}  {median:10.2f}  {fastest:10.2f}  {speed_up:10.1f}x")
+
+
+# Writers and what they saw ----------------------------------------------------------------
+
+#: Table lock modes that make an INSERT/UPDATE (ROW EXCLUSIVE) wait.
+BLOCKING_MODES = ["ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"]
+SAMPLE_SECONDS = 0.01
+
+
+def connect(autocommit: bool = True):
+    """A psycopg connection of its own to the database Django now points at."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    wanted = {"host", "port", "user", "password", "dbname"}
+    return psycopg.connect(autocommit=autocommit, prepare_threshold=None,
+                           **{key: value for key, value in params.items() if key in wanted})
+
+
+
+class LockSampler(threading.Thread):
+    """Samples ``pg_locks`` for granted locks on the table that block writers."""
+
+    def __init__(self, table_oid: int, stop: threading.Event) -> None:
+        super().__init__(name="lock-sampler", daemon=True)
+        self.table_oid, self.stop = table_oid, stop
+        self.longest = 0.0
+        self.longest_mode = None
+        self.samples = 0
+        #: The longest wait for a lock seen in any other session: seconds, what, blocked by.
+        self.longest_wait: tuple[float, str, str] = (0.0, "", "")
+        #: Online swap steps as recorded in the new type's comment, with when each was seen.
+        self.steps: list[tuple[str, float]] = []
+
+    def run(self) -> None:
+        held: dict[tuple[int, str], float] = {}
+        with connect() as session:
+            while not self.stop.is_set():
+                now = time.perf_counter()
+                seen = {
+                    (pid, mode) for pid, mode in session.execute(
+                        "SELECT pid, mode FROM pg_locks WHERE locktype = 'relation' "
+                        "AND relation = %s AND granted AND mode = ANY(%s)",
+                        [self.table_oid, BLOCKING_MODES]).fetchall()
+                }
+                self.samples += 1
+                self._waits(session)
+                self._step(session, now)
+                for key in seen:
+                    held.setdefault(key, now)
+                for key in [key for key in held if key not in seen]:
+                    self._ended(key, now - held.pop(key))
+                time.sleep(SAMPLE_SECONDS)
+            now = time.perf_counter()
+            for key, since in held.items():
+                self._ended(key, now - since)
+
+    def _waits(self, session) -> None:
+        row = session.execute(
+            "SELECT extract(epoch FROM clock_timestamp() - w.query_start)::float8, "
+            "left(w.query, 60) || ' (' || w.wait_event || ')', "
+            "coalesce(format('pid %s %s, %s, transaction %s s old: %s', b.pid, b.state, "
+            "coalesce(b.wait_event_type || '/' || b.wait_event, 'not waiting'), "
+            "round(extract(epoch FROM clock_timestamp() - b.xact_start)::numeric, 1), "
+            "left(b.query, 60)), '') FROM pg_stat_activity w "
+            "LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(w.pid))[1] "
+            "WHERE w.wait_event_type = 'Lock' AND w.datname = current_database() "
+            "ORDER BY 1 DESC LIMIT 1").fetchone()
+        if row and row[0] > self.longest_wait[0]:
+            self.longest_wait = row
+
+    def _step(self, session, now: float) -> None:
+        # An online swap records its step on its new type, an online conversion on its
+        # trigger's function.
+        row = session.execute(
+            "SELECT obj_description(oid, 'pg_type')::json #>> '{betintel,online_swap,step}' "
+            "FROM pg_type WHERE typname LIKE 'betintel\\_new\\_%' AND typtype = 'e' "
+            "UNION ALL SELECT obj_description(oid, 'pg_proc')::json "
+            "#>> '{betintel,online_conversion,step}' FROM pg_proc "
+            "WHERE proname LIKE 'betintel\\_conv\\_%'").fetchone()
+        step = row[0] if row else None
+        if step and (not self.steps or self.steps[-1][0] != step):
+            self.steps.append((step, now))
+
+    def _ended(self, key: tuple[int, str], seconds: float) -> None:
+        if seconds > self.longest:
+            self.longest, self.longest_mode = seconds, key[1]
+
+
+
+def percentile(values: list[float], percent: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def mb(size: int) -> str:
+    return f"{size / 1024 / 1024:,.1f} MB"
+
+
+def during(timings: list[tuple[float, float]], started: float, ended: float) -> dict:
+    """Writer figures for the window ``started``..``ended`` from ``(start, seconds)`` timings:
+    the longest statement and the p99 of those running at any moment of it, and how many
+    completed in it."""
+    running = [seconds for start, seconds in timings
+               if start < ended and start + seconds > started]
+    completed = [seconds for start, seconds in timings if started <= start + seconds <= ended]
+    return {"stall": max(running, default=0.0), "p99": percentile(running, 99),
+            "statements": len(completed)}

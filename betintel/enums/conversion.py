@@ -19,9 +19,17 @@ conversion is planned from the catalog first (``plan_conversion``):
   have the column's new type; plain, unique and primary-key indexes are rebuilt by
   PostgreSQL itself during the ``ALTER``.
 
-Then ``run_conversion`` carries it out. That is the seam where converting big tables online
-plugs in (see ``conversion_strategy``): today every table converts in place, in one
-``ALTER TABLE … ALTER COLUMN … TYPE … USING`` under the lock budget of ``locks.py``.
+Then ``run_conversion`` carries it out, as ``conversion_strategy`` chooses: in place, in one
+``ALTER TABLE … ALTER COLUMN … TYPE … USING`` under the lock budget of ``locks.py``, or online
+(``online.choose_conversion``, the rules of the online type swap: a non-atomic migration and a
+table above ``ENUM_ONLINE_MIN_ROWS`` under ``ENUM_SWAP=auto``, always under ``online``). Online,
+the column is converted beside live traffic by the online swap's machinery: a shadow column of
+the target type filled through the ``USING`` expression by a trigger and a batched backfill,
+indexes built again ``CONCURRENTLY``, CHECKs and ``NOT NULL`` proven by validated constraints,
+then a switch that only changes the catalog. A value written meanwhile that the target type
+cannot hold never makes the write fail: the shadow gets NULL, the old column keeps the value,
+and the conversion stops before its switch naming such values (it resumes once they are
+changed). Either way the stray-value check runs first.
 """
 
 from __future__ import annotations
@@ -423,16 +431,30 @@ Converter = Callable[[object, ColumnConversion], None]
 
 
 def conversion_strategy(schema_editor, plan: ColumnConversion) -> Converter:
-    """How ``plan`` is carried out: the seam for converting big tables online.
+    """How ``plan`` is carried out: online (``online.choose_conversion``) or in place."""
+    from . import online
 
-    The online type swap of SPEC §4a (shadow column of ``plan.target_type`` filled through
-    ``plan.using()``, kept in step by a trigger, batched backfill, indexes rebuilt
-    ``CONCURRENTLY``, a short switch under the lock budget) plugs in here: when the migration
-    is non-atomic, ``ENUM_SWAP`` allows it and the table holds more than
-    ``ENUM_ONLINE_MIN_ROWS`` rows (``plan.estimated_rows``), return the online converter.
-    Until then every table converts in place.
-    """
-    return convert_in_place
+    online_plan = online.choose_conversion(schema_editor, plan)
+    if online_plan is None:
+        online.leave_conversion(schema_editor, plan)
+        return convert_in_place
+
+    def convert_online(schema_editor, plan: ColumnConversion) -> None:
+        online.convert(schema_editor, online_plan)
+        _like_index_concurrently(schema_editor, plan)
+
+    return convert_online
+
+
+def _like_index_concurrently(schema_editor, plan: ColumnConversion) -> None:
+    """Django's ``_like`` index of an indexed character column, built beside live traffic."""
+    if plan.character_field is None or plan.array:
+        return
+    like_index = schema_editor._create_like_index_sql(plan.target_model, plan.character_field)
+    if like_index is not None:
+        text = str(like_index).replace("CREATE INDEX ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS ",
+                                       1)
+        schema_editor.execute(text, None)
 
 
 def run_conversion(schema_editor, plan: ColumnConversion) -> None:

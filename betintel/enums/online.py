@@ -107,6 +107,11 @@ API: ``choose(schema_editor, swap_plan, dependents)`` returns an ``OnlinePlan`` 
 one method per step (``shadow``, ``backfill``, ``indexes``, ``constraints``, ``switch``),
 ``run(until=step)`` to stop after one, and ``show()`` for ``sqlmigrate``. ``under_way(connection)``
 gives ``{type name: state}``; ``abandon(schema_editor, type_name)`` drops an unfinished swap.
+
+The same steps convert one column between a character type and an enum type beside live
+traffic (``conversion.py`` chooses it through ``choose_conversion``; the section "Converting a
+column online" below says what differs): ``convert(schema_editor, plan)`` runs or resumes it,
+``conversions_under_way(connection)`` gives ``{"schema.table.column": state}``.
 """
 
 from __future__ import annotations
@@ -366,7 +371,8 @@ def plan(connection, blocking, dependents: Dependents) -> OnlinePlan:
     return online
 
 
-def _complete_table(cursor, online: OnlinePlan, table: OnlineTable, types, dependents) -> None:
+def _complete_table(cursor, online: OnlinePlan, table: OnlineTable, types, dependents,
+                    sync_trigger: str | None = None) -> None:
     where = f"table {table.table}"
     cursor.execute(_TABLE_SQL, [table.info.oid])
     relkind, inherits = cursor.fetchone()
@@ -390,7 +396,8 @@ def _complete_table(cursor, online: OnlinePlan, table: OnlineTable, types, depen
             online.reasons.append(
                 f"{where} has no primary key or unique not-null key without an enum column"
             )
-        cursor.execute(_TRIGGERS_SQL, [table.info.oid, trigger_name(online.type_oid),
+        cursor.execute(_TRIGGERS_SQL, [table.info.oid,
+                                       sync_trigger or trigger_name(online.type_oid),
                                        table.info.oid])
         for name, on_update in cursor.fetchall():
             name = name if name.startswith("rule ") else f"trigger {name}"
@@ -895,9 +902,12 @@ class OnlineSwap:
         return enum_sql.table_name(self.plan.schema,
                                    function_name(self.plan.type_oid, table.info.oid))
 
+    def _trigger_name(self) -> str:
+        return trigger_name(self.plan.type_oid)
+
     def _drop_trigger(self, table: OnlineTable) -> sql.Composable:
         return sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-            enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier)
+            enum_sql.identifier(self._trigger_name()), table.table.identifier)
 
     def _trigger(self, table: OnlineTable) -> sql.Composable:
         # The backfill computes the shadow columns itself and says so in a setting of its own
@@ -906,7 +916,7 @@ class OnlineSwap:
         return sql.SQL(
             "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
             "WHEN (current_setting({}, true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {}()"
-        ).format(enum_sql.identifier(trigger_name(self.plan.type_oid)), table.table.identifier,
+        ).format(enum_sql.identifier(self._trigger_name()), table.table.identifier,
                  sql.Literal(BACKFILL_SETTING), self._function_name(table))
 
     def _batch(self, table: OnlineTable, after: list | None, upper: list | None):
@@ -986,7 +996,7 @@ class OnlineSwap:
         statements = []
         if table.columns:
             statements.append(sql.SQL("DROP TRIGGER {} ON {}").format(
-                enum_sql.identifier(trigger_name(self.plan.type_oid)), target))
+                enum_sql.identifier(self._trigger_name()), target))
         statements += [
             enum_sql.drop_index(enum_sql.table_name(index.schema, index.name))
             for index in table.indexes if index.constraint is None
@@ -1102,7 +1112,6 @@ class OnlineSwap:
             self._run(enum_sql.set_lock_timeout(conf.lock_timeout()))
             for statement in statements:
                 self._run(statement)
-            drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
             return
 
         def work(_cursor):
@@ -1318,3 +1327,432 @@ def abandon(schema_editor, type_name: str) -> bool:
     # Without CASCADE: anything else using the new type makes this fail, naming it.
     enum_sql.execute(schema_editor, enum_sql.drop_type(new))
     return True
+
+
+# Converting a column online (SPEC §4b) ------------------------------------------------------
+#
+# A character column becoming an enum column (or the way back) is a change of one column's
+# type: the same steps as a swap, on one table, with no new type. The shadow column has the
+# target type and is filled through the conversion's ``USING`` expression, guarded so that a
+# value the target cannot hold gives NULL instead of an error (a write during the conversion
+# never fails because of it). Such a row is not lost: its old column still holds the value,
+# and the helper CHECK proving every row has its shadow value refuses to validate, so the
+# conversion stops before its switch, naming the values, and resumes once they are changed.
+# The state lives in the comment of the trigger's function, which exists from the shadow step
+# to the switch; nothing holds the enum type, as nothing a concurrent ``ADD VALUE`` does can be
+# lost (the label check reads the type's labels when it runs).
+
+CONVERSION_KEY = "online_conversion"
+_CONVERSION_PREFIX = f"{PREFIX}conv_"
+
+
+def conversion_trigger_name(attnum: int) -> str:
+    return f"{_CONVERSION_PREFIX}{attnum}"
+
+
+def conversion_function_name(table_oid: int, attnum: int) -> str:
+    return f"{_CONVERSION_PREFIX}{table_oid}_{attnum}"
+
+
+@dataclass
+class ConversionPlan(OnlinePlan):
+    """The online conversion of one column; ``conversion`` is its ``ColumnConversion``."""
+
+    conversion: object = None
+    attnum: int = 0
+    max_length: int | None = None
+
+    @property
+    def table(self) -> OnlineTable:
+        return self.tables[0]
+
+    @property
+    def column(self) -> ShadowColumn:
+        return self.table.columns[0]
+
+    @property
+    def function(self) -> str:
+        return conversion_function_name(self.table.info.oid, self.attnum)
+
+    def state(self, step: str, keys: dict | None = None) -> str:
+        """The state recorded in the comment of the trigger's function."""
+        conversion = self.conversion
+        record = {"type": self.type_name, "table": str(self.table.table),
+                  "column": conversion.column, "target": conversion.target_type,
+                  "step": step, "keys": keys or {}}
+        return json.dumps({introspection.COMMENT_KEY: {CONVERSION_KEY: record}}, sort_keys=True)
+
+
+class _NoDependents:
+    defaults: list = []
+
+
+def plan_conversion(connection, conversion) -> ConversionPlan:
+    """The online plan of ``conversion`` (a ``conversion.ColumnConversion`` with its table)."""
+    target = conversion.table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attnum, pg_total_relation_size(c.oid), c.reltuples::bigint "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE a.attrelid = %s AND a.attname = %s AND NOT a.attisdropped",
+            [target.oid, conversion.column])
+        attnum, size, rows = cursor.fetchone()
+        info = TableInfo(target.oid, target.schema, target.name, rows, size)
+        table = OnlineTable(info, columns=[
+            ShadowColumn(conversion.column, attnum, conversion.array, False, None)])
+        existing = introspection.enum_type(connection, conversion.type_name)
+        online = ConversionPlan(
+            type_name=conversion.type_name, type_oid=existing.oid if existing else 0,
+            schema=target.schema, value="", replacement=None,
+            values=list(existing.values) if existing else [], comment=None, owner=None,
+            tables=[table], conversion=conversion, attnum=attnum,
+            max_length=_max_length(conversion),
+        )
+        # Only the converted column's own indexes and CHECKs: other columns of the type stay.
+        _complete_table(cursor, online, table, [], _NoDependents,
+                        sync_trigger=conversion_trigger_name(attnum))
+    _plan_conversion_dependents(online, conversion)
+    return online
+
+
+def _max_length(conversion) -> int | None:
+    if conversion.to_enum or conversion.character_field is None:
+        return None
+    inner = conversion.character_field
+    while getattr(inner, "base_field", None) is not None:
+        inner = inner.base_field
+    return getattr(inner, "max_length", None)
+
+
+def _plan_conversion_dependents(online: ConversionPlan, conversion) -> None:
+    """Django's ``_like`` index goes (to the enum); indexes and CHECKs of the model's ``Meta``
+    over the column are made from the target model, as the in-place conversion makes them."""
+    table = online.table
+    table.indexes = [index for index in table.indexes
+                     if index.name not in conversion.pattern_indexes]
+    rebuilt = {new.name: new for _old, new in
+               [*conversion.rebuilt_indexes, *conversion.rebuilt_constraints]}
+    for index in table.indexes:
+        if index.name in rebuilt:
+            index.definition = _django_index(conversion, rebuilt[index.name])
+    for check in table.checks:
+        if check.name in rebuilt:
+            check.definition = _django_check(conversion, rebuilt[check.name])
+    if conversion.new_default is not None:
+        table.defaults = [(conversion.column, conversion.new_default)]
+
+
+def _django_index(conversion, index) -> str:
+    """The definition Django gives ``index`` (an ``Index`` or a conditional
+    ``UniqueConstraint``) on the target model, in ``pg_get_indexdef``'s shape."""
+    from django.db import connection as default
+
+    model = conversion.target_model
+    editor = default.schema_editor(collect_sql=True, atomic=False)
+    statement = index.create_sql(model, editor)
+    # ``CREATE [UNIQUE] INDEX name ON table (...) ...`` gains the ``USING`` its tail starts at.
+    text = str(statement)
+    on = text.index(" ON ")
+    table_end = text.index(" (", on)
+    return text[:table_end] + " USING btree" + text[table_end:] if " USING " not in text \
+        else text
+
+
+def _django_check(conversion, constraint) -> str:
+    from django.db import connection as default
+
+    editor = default.schema_editor(collect_sql=True, atomic=False)
+    return f"CHECK ({constraint._get_check_sql(conversion.target_model, editor)})"
+
+
+def choose_conversion(schema_editor, conversion) -> ConversionPlan | None:
+    """The online plan when this conversion runs online, else None (``choose``'s rules)."""
+    mode = conf.swap_mode()
+    if mode == BLOCKING or conversion.table is None:
+        return None
+    atomic = schema_editor.atomic_migration
+    if mode == ONLINE and atomic:
+        raise RefusedChange(
+            f"ENUM_SWAP=online, but the migration {conversion.purpose} is atomic, and an "
+            "online conversion runs many short transactions. Nothing was changed. Set atomic "
+            "= False on the migration, or set ENUM_SWAP=auto or blocking."
+        )
+    if atomic:
+        return None
+    connection = schema_editor.connection
+    online = plan_conversion(connection, conversion)
+    resuming = conversion_state(connection, online) is not None
+    if mode == AUTO and not resuming and not _big_enough(connection, online):
+        return None
+    if online.reasons:
+        reasons = "; ".join(online.reasons)
+        if mode == ONLINE:
+            raise RefusedChange(
+                f"ENUM_SWAP=online, but {conversion.purpose} cannot run online: {reasons}. "
+                "Nothing was changed. Set ENUM_SWAP=auto to convert in place (the table is "
+                "locked while it is rewritten), or change those objects in an earlier migration."
+            )
+        logger.info("The conversion %s runs in place, not online: %s.", conversion.purpose,
+                    reasons)
+        if resuming and not schema_editor.collect_sql:
+            abandon_conversion(schema_editor, online)
+        return None
+    return online
+
+
+def conversion_state(connection, online: ConversionPlan) -> dict | None:
+    """The recorded state of an online conversion of this column left under way, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s "
+            "AND p.proname = %s", [online.schema, online.function])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record = introspection.parse_comment(row[0]).get(introspection.COMMENT_KEY) or {}
+    return record.get(CONVERSION_KEY) or {"step": "shadow"}
+
+
+def conversions_under_way(connection) -> dict[str, dict]:
+    """Online conversions left unfinished, by ``schema.table.column``: their recorded state."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(p.oid, 'pg_proc') FROM pg_proc p "
+            "WHERE left(p.proname, %s) = %s",
+            [len(_CONVERSION_PREFIX), _CONVERSION_PREFIX])
+        comments = [row[0] for row in cursor.fetchall()]
+    found = {}
+    for comment in comments:
+        record = introspection.parse_comment(comment).get(introspection.COMMENT_KEY) or {}
+        state = record.get(CONVERSION_KEY)
+        if isinstance(state, dict) and state.get("table"):
+            found[f"{state['table']}.{state.get('column')}"] = state
+    return found
+
+
+def abandon_conversion(schema_editor, online: ConversionPlan) -> None:
+    """Drop what an unfinished online conversion of this column left: the trigger, the shadow
+    column (its index copies and CHECKs go with it) and the function."""
+    table = online.table
+    target = table.table.identifier
+    statements = [
+        sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+            enum_sql.identifier(conversion_trigger_name(online.attnum)), target),
+        enum_sql.alter_table(target, [sql.SQL("DROP COLUMN IF EXISTS {}").format(
+            enum_sql.identifier(online.column.shadow))]),
+        sql.SQL("DROP FUNCTION IF EXISTS {}()").format(
+            enum_sql.table_name(online.schema, online.function)),
+    ]
+    purpose = f"dropping what an unfinished online conversion of {online.conversion.purpose} left"
+    for statement in statements:
+        locks.run_locked(schema_editor, statement, purpose, tables=[table.table])
+
+
+def leave_conversion(schema_editor, conversion) -> None:
+    """Before converting in place: drop what an interrupted online conversion of the same
+    column left (its trigger would otherwise go on filling a shadow column nobody switches)."""
+    if conversion.table is None or schema_editor.collect_sql:
+        return
+    online = plan_conversion(schema_editor.connection, conversion)
+    if conversion_state(schema_editor.connection, online) is not None:
+        logger.info("Dropping what an unfinished online conversion of column %s of table %s "
+                    "left, to convert it in place.", conversion.column, conversion.table)
+        abandon_conversion(schema_editor, online)
+
+
+def convert(schema_editor, online: ConversionPlan) -> None:
+    """Run (or resume) the online conversion ``online``, then analyse its table."""
+    conversion = OnlineConversion(schema_editor, online)
+    if schema_editor.collect_sql:
+        conversion.show()
+        return
+    try:
+        conversion.run()
+    except DatabaseError as exc:
+        raise SwapInterrupted(conversion.interrupted(exc)) from exc
+    conversion.analyze()
+
+
+class OnlineConversion(OnlineSwap):
+    """The online swap's steps applied to converting one column (see the section's comment)."""
+
+    def __init__(self, schema_editor, online: ConversionPlan) -> None:
+        super().__init__(schema_editor, online, None)
+        self.purpose = f"{online.conversion.purpose} online"
+
+    def run(self, until: str | None = None) -> None:
+        """Every step in order (resuming where a previous run stopped), up to ``until``."""
+        self._log()
+        for step in STEPS:
+            getattr(self, step)()
+            if step == until:
+                return
+
+    def shadow(self) -> None:
+        """The shadow column of the target type, and the trigger filling it on every write."""
+        online = self.plan
+        state = conversion_state(self.connection, online)
+        if state is not None and state.get("target") not in (None,
+                                                              online.conversion.target_type):
+            abandon_conversion(self.editor, online)  # another conversion was under way
+            state = None
+        if state is not None:
+            self.keys = dict(state.get("keys") or {})
+        self.step = "shadow"
+        table, column = online.table, online.column
+        actions = [] if self._column_exists(table, column.shadow) else [
+            enum_sql.add_column(column.shadow, sql.SQL(online.conversion.target_type))]
+        statements = [enum_sql.alter_table(table.table.identifier, actions)] if actions else []
+        statements += [self._function(table), self._drop_trigger(table), self._trigger(table),
+                       self._state_comment("shadow")]
+        self._locked(statements, [table.table])
+
+    def _record(self, step: str) -> None:
+        self.step = step
+        if not self.editor.collect_sql:
+            self._write_state(step)
+
+    def show(self) -> None:
+        """Under ``sqlmigrate``: every step's statements, none of them run."""
+        self._run(sql.SQL("-- Online conversion: {}").format(
+            sql.SQL(self.purpose.replace("\n", " "))))
+        for step in STEPS:
+            self._run(sql.SQL("-- step: {}").format(sql.SQL(step)))
+            getattr(self, step)()
+        self._run(sql.SQL("ANALYZE {}").format(self.plan.table.table.identifier))
+
+    def _write_state(self, step: str, cursor=None) -> None:
+        statement = self._state_comment(step)
+        if cursor is None:
+            self._run(statement)
+        else:
+            cursor.execute(enum_sql.render(statement, self.connection))
+
+    def _state_comment(self, step: str) -> sql.Composable:
+        return sql.SQL("COMMENT ON FUNCTION {}() IS {}").format(
+            self._function_name(self.plan.table), sql.Literal(self.plan.state(step, self.keys)))
+
+    def _trigger_name(self) -> str:
+        return conversion_trigger_name(self.plan.attnum)
+
+    def _function_name(self, table: OnlineTable) -> sql.Composable:
+        return enum_sql.table_name(self.plan.schema, self.plan.function)
+
+    def _mapped(self, source: sql.Composable, column: ShadowColumn) -> sql.Composable:
+        """``source`` through the conversion's ``USING`` expression; NULL where the target type
+        cannot hold the value (a label the enum type lacks, a value too long)."""
+        conversion = self.plan.conversion
+        via = sql.SQL("text[]" if column.array else "text")
+        as_text = sql.SQL("({})::{}").format(source, via)
+        converted = sql.SQL("({})::{}").format(as_text, sql.SQL(conversion.target_type))
+        if conversion.to_enum:
+            # The labels read when the statement runs: a value added meanwhile is accepted.
+            labels = sql.SQL("(SELECT enum_range(NULL::{})::text[])").format(
+                enum_sql.enum_type_of(conversion.type_name, False))
+            fits = (sql.SQL("array_remove({}, NULL) <@ {}") if column.array
+                    else sql.SQL("{} = ANY({}::text[])")).format(as_text, labels)
+        elif self.plan.max_length is not None:
+            bound = sql.Literal(self.plan.max_length)
+            fits = (sql.SQL("NOT EXISTS (SELECT FROM unnest({}) v WHERE char_length(v) > {})")
+                    if column.array else sql.SQL("char_length({}) <= {}")).format(as_text, bound)
+        else:
+            return converted
+        return sql.SQL("CASE WHEN {} THEN {} END").format(fits, converted)
+
+    def _rewrite(self, table: OnlineTable, text: str) -> sql.SQL:
+        raw = self.connection.connection
+
+        def quote(name: str) -> str:
+            return sql.Identifier(name).as_string(raw)
+
+        self.connection.ensure_connection()
+        # No type changes its name here: only the column references move to the shadow column.
+        return sql.SQL(enum_sql.rewrite_references(text, table.renames, self.plan.schema, "",
+                                                   "", quote))
+
+    def _default(self, table: OnlineTable, default) -> sql.Composable:
+        return default  # the conversion's default, already a constant of the target type
+
+    def _switch_type(self) -> list:
+        return []
+
+    def _validate(self, table: OnlineTable, name: str, original: str | None) -> None:
+        try:
+            self._locked([sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                table.table.identifier, enum_sql.identifier(name))], [table.table])
+        except DatabaseError as exc:
+            if sqlstate(exc) != "23514":
+                raise
+            raise RefusedChange(self._refusal(original)) from exc
+
+    def _refusal(self, original: str | None) -> str:
+        from . import conversion as conversions
+
+        conversion = self.plan.conversion
+        where = f"The online {conversion.purpose} stopped at its constraints step"
+        after = (" The column is unchanged and usable, and the conversion stays under way. "
+                 "Change those rows, then run migrate again to finish it.")
+        if original is not None:
+            return (f"{where}: constraint {original} does not hold for some rows in the new "
+                    f"type.{after}")
+        if conversion.to_enum:
+            labels = list(introspection.enum_type(self.connection, conversion.type_name).values)
+            found = conversions.stray_values(self.connection, conversion, labels)
+            what = f"values that are not values of enum type {conversion.type_name}"
+        else:
+            found = conversions.too_long_values(self.connection, conversion,
+                                                self.plan.max_length or 0)
+            what = f"values longer than {self.plan.max_length} characters"
+        return f"{where}: rows written while it ran hold {what}: {found.describe()}.{after}"
+
+    def switch(self) -> None:
+        """The table's catalog changes, in one short transaction under the lock budget."""
+        self._record("switch")
+        table = self.plan.table
+        statements = self._switch_table(table)
+        if self.editor.collect_sql:
+            self._run(sql.SQL("-- switch: one transaction"))
+            locks.lock_tables(self.editor, [table.table], self.purpose)
+            for statement in statements:
+                self._run(statement)
+            return
+        with transaction.atomic(using=self.connection.alias):
+            restore = locks.keep_lock_timeout(self.connection)
+            try:
+                locks.lock_tables(self.editor, [table.table], self.purpose)
+            except LockNotAcquired as exc:
+                raise LockNotAcquired(
+                    f"{exc} The online conversion stays under way at its switch step; the "
+                    "table is usable, and the next migrate finishes it.", exc.blockers,
+                ) from exc
+            restore()
+            self._refuse_if_changed(self.connection)
+            for statement in statements:
+                self._run(statement)
+
+    def _refuse_if_changed(self, connection) -> None:
+        fresh = plan_conversion(connection, self.plan.conversion)
+        if _shape(fresh) != _shape(self.plan):
+            raise RefusedChange(
+                f"Table {self.plan.table.table} changed during the online "
+                f"{self.plan.conversion.purpose} (an index, constraint or default on the column "
+                "was added or dropped), so the switch did not happen. The conversion stays "
+                "under way and the table is usable; run migrate again to include the change "
+                "and finish it."
+            )
+
+    def interrupted(self, exc: BaseException) -> str:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"The online {self.plan.conversion.purpose} stopped at its {self.step} step "
+            f"({cause}). The table is usable with all its rows; run migrate again to resume "
+            "and finish it."
+        )
+
+    def _log(self) -> None:
+        rows = self.plan.table.info.estimated_rows
+        logger.info("%s online: %s copied beside live traffic, then switched under a short "
+                    "lock.", self.plan.conversion.purpose[0].upper()
+                    + self.plan.conversion.purpose[1:],
+                    f"about {rows:,} rows" if rows >= 0 else "rows not estimated yet")
