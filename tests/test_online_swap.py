@@ -817,3 +817,24 @@ def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added
 
     assert enum_labels(kind) == ["a", "d", "b"]
     assert _leftovers() == []
+
+
+@pytest.mark.parametrize(
+    ("copied", "seconds", "expected"),
+    [
+        (10_000, 0.5, 1_000),   # slow batch: the next one takes what 50 ms copied
+        (10_000, 0.05, 10_000),  # on pace: unchanged
+        (100, 0.001, 5_000),    # fast: grows with the pace
+        (100, 0.0001, 10_000),  # very fast: back up to the setting, never above it
+        (10_000, 100.0, 100),   # very slow: never below MIN_BATCH
+        (0, 0.5, 10_000),       # nothing copied (the last batch): the setting
+    ],
+)
+def test_next_batch_size__paced_by_the_last_batch__within_setting_and_minimum(
+    copied, seconds, expected
+):
+    assert online.next_batch_size(10_000, copied, seconds) == expected
+
+
+def test_next_batch_size__setting_below_minimum__the_setting_wins():
+    assert online.next_batch_size(10, 10, 100.0) == 10

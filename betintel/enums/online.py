@@ -32,6 +32,9 @@ Steps, each recorded in the state before it runs (``shadow``, ``backfill``, ``in
 ``backfill``
     Existing rows are copied in batches of ``ENUM_BACKFILL_BATCH`` by key ranges (primary key, or
     a unique not-null key), one short transaction each under ``lock_timeout`` with retries. A
+    writer that meets a row of a batch waits for the batch to commit, so a batch also takes no
+    more rows than the previous one copied in ``BATCH_SECONDS`` (``next_batch_size``): on a busy
+    or slow table batches shrink, and the longest stall stays bounded whatever the setting. A
     batch sets ``betintel.online_backfill`` to ``on`` in its transaction and computes the shadow
     columns itself; the trigger's WHEN clause skips those updates (without calling the function),
     and every other write still goes through it. The last key copied is recorded with each
@@ -1168,12 +1171,13 @@ class OnlineSwap:
         else:
             cursor.execute(enum_sql.render(statement, self.connection))
 
-    def _backfill_table(self, table: OnlineTable, size: int) -> None:
+    def _backfill_table(self, table: OnlineTable, limit: int) -> None:
         key = str(table.info.oid)
         after = self.keys.get(key)
         bar = _progress(table)
+        size = limit
 
-        def work(cursor, after):
+        def work(cursor, after, size):
             cursor.execute("SELECT set_config(%s, 'on', true)", [BACKFILL_SETTING])
             cursor.execute(enum_sql.render(self._batch_end(table, after, size), self.connection))
             row = cursor.fetchone()
@@ -1186,8 +1190,11 @@ class OnlineSwap:
 
         try:
             while after != "done":
-                after, copied = self._attempts(lambda cursor, after=after: work(cursor, after),
-                                               [table.table])
+                started = time.monotonic()
+                after, copied = self._attempts(
+                    lambda cursor, after=after, size=size: work(cursor, after, size),
+                    [table.table])
+                size = next_batch_size(limit, copied, time.monotonic() - started)
                 after = "done" if after is None else after
                 if bar is not None:
                     bar.update(copied)
@@ -1251,6 +1258,22 @@ class OnlineSwap:
             logger.info("  Copying %s: %s (columns: %s)", table.table,
                         f"about {rows:,} rows" if rows >= 0 else "rows not estimated yet",
                         ", ".join(column.name for column in table.columns))
+
+
+#: How long one backfill batch should hold its rows: a writer that meets a row of the batch
+#: waits for the batch to commit, so this bounds the longest stall the backfill causes.
+BATCH_SECONDS = 0.05
+#: Batches never shrink below this many rows (each batch has a fixed cost of its own).
+MIN_BATCH = 100
+
+
+def next_batch_size(limit: int, copied: int, seconds: float) -> int:
+    """Rows for the next batch: as many as the last batch's pace copies in ``BATCH_SECONDS``,
+    at most ``limit`` (``ENUM_BACKFILL_BATCH``) and at least ``MIN_BATCH`` (or ``limit``)."""
+    if copied <= 0 or seconds <= 0:
+        return limit
+    paced = int(copied * BATCH_SECONDS / seconds)
+    return max(min(MIN_BATCH, limit), min(limit, paced))
 
 
 def _progress(table: OnlineTable):
