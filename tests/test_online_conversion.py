@@ -12,6 +12,7 @@ checked afterwards.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -419,6 +420,11 @@ def test_convert_to_enum__killed_mid_backfill__table_usable_next_migrate_finishe
     assert conversion.rows_now() == before
     assert conversion.column()[0] == "character varying(20)"
     assert conversion.under_way() == ["backfill"]
+    status = run_manage("enum_status", "--json", settings=conversion.settings())
+    warnings = [warning for entry in json.loads(status.stdout)["enums"]
+                if entry["type"] == conversion.type_name for warning in entry["warnings"]]
+    assert any("online conversion" in warning and conversion.table in warning
+               and "step: backfill" in warning for warning in warnings), warnings
     with second_session() as session:
         (new_id,) = session.execute(sql.SQL(
             "INSERT INTO {} (colour, serial) VALUES ('green', -1) RETURNING id"

@@ -168,6 +168,7 @@ def build_report(
     }
     columns = enum_columns(connection)
     swaps = online.under_way(connection)
+    conversions = online.conversions_under_way(connection)
     names = sorted(set(code) | set(database))
     wanted = {
         column: _all_values(code.get(name), database.get(name))
@@ -186,21 +187,32 @@ def build_report(
         for name in names
     ]
     for entry in enums:
-        entry.warnings.extend(swap_warnings(entry.type, swaps))
+        entry.warnings.extend(swap_warnings(entry.type, swaps, conversions))
     return StatusReport(using, enums, flags, counts)
 
 
-def swap_warnings(name: str, swaps: dict[str, dict]) -> list[str]:
-    """A warning when an online swap of type ``name`` was left unfinished."""
+def swap_warnings(
+    name: str, swaps: dict[str, dict], conversions: dict[str, dict] | None = None
+) -> list[str]:
+    """A warning for each online swap of type ``name``, or online conversion of a column to or
+    from it, left unfinished."""
+    warnings = []
     state = swaps.get(name)
-    if state is None:
-        return []
-    moved = f", rows moving to {state['replacement']!r}" if state.get("replacement") else ""
-    return [
-        f"An online type swap of {name} is under way (removing {state.get('value')!r}{moved}; "
-        f"step: {state.get('step')}). The tables stay usable; run manage.py migrate to resume "
-        "and finish it."
-    ]
+    if state is not None:
+        moved = f", rows moving to {state['replacement']!r}" if state.get("replacement") else ""
+        warnings.append(
+            f"An online type swap of {name} is under way (removing {state.get('value')!r}"
+            f"{moved}; step: {state.get('step')}). The tables stay usable; run manage.py "
+            "migrate to resume and finish it."
+        )
+    for column, state in sorted((conversions or {}).items()):
+        if state.get("type") == name:
+            warnings.append(
+                f"An online conversion of column {column} to {state.get('target')} is under way "
+                f"(step: {state.get('step')}). The table stays usable; run manage.py migrate to "
+                "resume and finish it."
+            )
+    return warnings
 
 
 def field_report(
@@ -225,7 +237,8 @@ def field_report(
             declared.name, declared, database, columns, counted, conf.feature_flags(), counts
         )
     )
-    entry.warnings.extend(swap_warnings(declared.name, online.under_way(connection)))
+    entry.warnings.extend(swap_warnings(declared.name, online.under_way(connection),
+                                        online.conversions_under_way(connection)))
     return entry
 
 
