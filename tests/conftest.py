@@ -77,29 +77,28 @@ def engine_alone() -> bool:
     return settings.SETTINGS_MODULE == ENGINE_SETTINGS
 
 
-def pytest_ignore_collect(collection_path, config):
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
     """Under the engine's settings, site modules are not imported: their apps are missing."""
     if collection_path.name in SITE_TESTS and engine_alone():
         return True
     return None
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
     """Mark site tests ``site``; keep each run to the tests its settings are for.
 
-    Tests marked ``engine_alone`` (about the engine's settings themselves) run only under them;
-    site tests never do, even when ``-m "not site"`` is forgotten.
+    Tests marked ``engine_alone`` (about the engine's settings themselves) run only under
+    those settings; site tests never run under them, even when ``-m "not site"`` is forgotten.
     """
     for item in items:
         module = item.path.name
         if module in SITE_TESTS or f"{module}::{item.originalname}" in SITE_TESTS:
             item.add_marker(pytest.mark.site)
-    alone = engine_alone()
-    wanted = "site" if alone else "engine_alone"
-    deselected = [item for item in items if item.get_closest_marker(wanted)]
+    other_run = "site" if engine_alone() else "engine_alone"
+    deselected = [item for item in items if item.get_closest_marker(other_run)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(wanted)]
+        items[:] = [item for item in items if not item.get_closest_marker(other_run)]
 
 
 @receiver(connection_created, dispatch_uid="tests.allow_audit_truncate")
