@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
@@ -13,6 +14,95 @@ from tests.chromium import ChromiumUnavailable, ensure_chromium
 from tests.helpers import unique_name
 from tests.processes import second_session
 from tests.wheel import build_engine_wheel
+
+#: The settings under which the engine's tests run alone: no `audit/`, no `bets/`.
+ENGINE_SETTINGS = "tests.engine_settings"
+
+#: Tests of the site: `audit/`, `bets/`, betintel's settings and commands, the embedded server,
+#: the browser, seed_demo, and engine tests that take the site's apps as their example. Marked
+#: ``site``; under the engine's settings these modules are not even imported. A whole module, or
+#: one test of an engine module (``module::test``).
+SITE_TESTS = frozenset({
+    "test_admin.py",  # the engine's admin, shown on bets' and audit's models
+    "test_api.py",  # the API, shown on bets' types
+    "test_audit_basic.py",
+    "test_audit_chain.py",
+    "test_audit_early_entries.py",
+    "test_browser.py",
+    "test_embedded.py",
+    "test_engine_settings.py::test_manage_check__unparsable_environment__settings_import_and_check_names_it",
+    "test_enum_status.py",  # enum_status, shown on bets' types
+    "test_error_logging.py",  # betintel's LOGGING
+    "test_history.py",  # bets' migrations
+    "test_migrate_concurrency.py",  # concurrent migrate, counted in audit's log
+    "test_migrate_roundtrip.py",  # the operations' lifecycle, counted in audit's log
+    "test_operations_basic.py::test_sqlmigrate__shows_enum_sql",  # bets' 0002
+    "test_production_default.py",
+    "test_public_api.py",  # what audit/ and bets/ import from the engine
+    "test_rolling_deploys.py",
+    "test_seed_demo.py",
+    "test_validation.py",  # write rules, with refusals in audit's log
+})
+
+#: Tests of the engine alone: they run under the site's settings and under the engine's.
+ENGINE_TESTS = frozenset({
+    "test_adopt_makemigrations.py",
+    "test_autodetector_basic.py",
+    "test_autodetector_mixin.py",
+    "test_autodetector_rules.py",
+    "test_checks.py",
+    "test_choices.py",
+    "test_conversion.py",
+    "test_engine_settings.py",
+    "test_enum_counts.py",
+    "test_feature_flag_source.py",
+    "test_inspectdb.py",
+    "test_labels_property.py",
+    "test_locks.py",
+    "test_new_site.py",
+    "test_online_concurrency.py",
+    "test_online_conversion.py",
+    "test_online_crash.py",
+    "test_online_swap.py",
+    "test_operations_basic.py",
+    "test_operations_lifecycle.py",
+    "test_packaging.py",
+    "test_processes.py",
+    "test_search_path.py",
+    "test_sqlmigrate.py",
+    "test_suite_runs.py",
+    "test_swap.py",
+    "test_swap_statistics.py",
+})
+
+
+def engine_alone() -> bool:
+    """Whether this run uses the engine's settings, without `audit/` and `bets/`."""
+    return settings.SETTINGS_MODULE == ENGINE_SETTINGS
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """Under the engine's settings, site modules are not imported: their apps are missing."""
+    if collection_path.name in SITE_TESTS and engine_alone():
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    """Mark site tests ``site``; keep each run to the tests its settings are for.
+
+    Tests marked ``engine_alone`` (about the engine's settings themselves) run only under
+    those settings; site tests never run under them, even when ``-m "not site"`` is forgotten.
+    """
+    for item in items:
+        module = item.path.name
+        if module in SITE_TESTS or f"{module}::{item.originalname}" in SITE_TESTS:
+            item.add_marker(pytest.mark.site)
+    other_run = "site" if engine_alone() else "engine_alone"
+    deselected = [item for item in items if item.get_closest_marker(other_run)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other_run)]
 
 
 @receiver(connection_created, dispatch_uid="tests.allow_audit_truncate")

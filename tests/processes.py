@@ -42,6 +42,9 @@ def manage_env(
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.subprocess_settings",
+        # The process runs with the suite's own settings (the site's, or the engine's alone),
+        # as pytest-django named them; a test's overrides hide the name from django.conf.
+        "BETINTEL_TEST_BASE_SETTINGS": os.environ.get("DJANGO_SETTINGS_MODULE", "tests.settings"),
         "BETINTEL_TEST_DATABASE": connection.settings_dict["NAME"],
         "BETINTEL_TEST_SETTINGS": json.dumps(dict(settings or {})),
         "PYTHONPATH": os.pathsep.join(

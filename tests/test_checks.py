@@ -141,7 +141,7 @@ def test_e010__database_not_postgresql__names_the_enum_models_migrating_there(sq
     messages = enum_checks.check_database_vendor(databases=["default", sqlite_alias])
     (message,) = messages
     assert message.id == "enums.E010" and "sqlite" in message.msg
-    assert message.obj == sqlite_alias and "bets.Bet" in message.msg
+    assert message.obj == sqlite_alias and "enumapp.Swatch" in message.msg
     assert "DATABASE_URL" not in message.hint and "embedded" not in message.hint
 
 

@@ -66,12 +66,12 @@ def test_flag_source__decides_writes__flagged_value_accepted_only_while_on(flag_
 
 @pytest.mark.django_db
 def test_flag_source__decides_the_api(client, flag_system):
-    flag_system.append("enable_player_assists")
+    flag_system.append("enable_satin")
 
-    values = [item["value"] for item in client.get("/api/enums/").json()["enums"]["bet_type_enum"]
+    values = [item["value"] for item in client.get("/api/enums/").json()["enums"]["finish_enum"]
               ["values"]]
 
-    assert "player_assists" in values
+    assert "satin" in values
 
 
 def test_flag_source__cannot_be_imported__error_names_the_setting(settings):

@@ -144,24 +144,21 @@ def test_add_value__run_twice__second_is_a_no_op(scratch_types):
 
 
 def test_add_value__table_with_rows__not_rewritten():
-    from bets.models import Bet
+    from tests.enumapp.models import Swatch
 
-    Bet.objects.bulk_create(
-        Bet(sport="soccer", bet_type="h2h", selection=f"team {n}", odds="1.9", stake="5")
-        for n in range(500)
-    )
-    before = relfilenode("bets_bet")
-    operation = AddEnumValue("bet_type_enum", "corners_zz_test")
+    Swatch.objects.bulk_create(Swatch(colour="red", name=f"swatch {n}") for n in range(500))
+    before = relfilenode("enumapp_swatch")
+    operation = AddEnumValue("colour_enum", "teal_zz_test")
     try:
-        apply_operations("bets", ProjectState(), [operation])
-        assert "corners_zz_test" in enum_labels("bet_type_enum")
-        assert relfilenode("bets_bet") == before
-        Bet.objects.filter(pk=Bet.objects.first().pk).update(bet_type="corners_zz_test")
-        assert Bet.objects.filter(bet_type="corners_zz_test").count() == 1
+        apply_operations("enumapp", ProjectState(), [operation])
+        assert "teal_zz_test" in enum_labels("colour_enum")
+        assert relfilenode("enumapp_swatch") == before
+        Swatch.objects.filter(pk=Swatch.objects.first().pk).update(colour="teal_zz_test")
+        assert Swatch.objects.filter(colour="teal_zz_test").count() == 1
     finally:
-        Bet.objects.all().delete()
-        unapply_operations("bets", ProjectState(), [operation])
-    assert "corners_zz_test" not in enum_labels("bet_type_enum")
+        Swatch.objects.all().delete()
+        unapply_operations("enumapp", ProjectState(), [operation])
+    assert "teal_zz_test" not in enum_labels("colour_enum")
 
 
 def test_operations__router_forbids__nothing_runs(scratch_types):
