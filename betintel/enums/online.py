@@ -441,30 +441,52 @@ def choose(schema_editor, blocking, dependents: Dependents) -> OnlinePlan | None
     mode = conf.swap_mode()
     if mode == BLOCKING:
         return None
-    atomic = schema_editor.atomic_migration
     what = f"removing {blocking.value!r} from enum type {blocking.type_name}"
-    if mode == ONLINE and atomic:
-        raise RefusedChange(
+
+    def build(connection) -> OnlinePlan:
+        return plan(connection, blocking, dependents)
+
+    def resumes(connection, online: OnlinePlan) -> bool:
+        return online.type_name in under_way(connection)
+
+    def fall_back(online: OnlinePlan, reasons: str, resuming: bool) -> None:
+        logger.info("The swap %s runs blocking, not online: %s.", what, reasons)
+
+    return _decide(
+        schema_editor, mode, build, resumes, fall_back,
+        atomic_refusal=(
             f"ENUM_SWAP=online, but the migration {what} is atomic, and an online swap runs "
             "many short transactions. Nothing was changed. Set atomic = False on the migration "
             "(makemigrations writes removals that way), or set ENUM_SWAP=auto or blocking."
-        )
+        ),
+        reasons_refusal=lambda reasons: (
+            f"ENUM_SWAP=online, but {what} cannot run online: {reasons}. Nothing was "
+            "changed. Set ENUM_SWAP=auto to fall back to the blocking swap, or change "
+            "those objects in an earlier migration."
+        ),
+    )
+
+
+def _decide(schema_editor, mode: str, build: Callable, resumes: Callable, fall_back: Callable,
+            *, atomic_refusal: str, reasons_refusal: Callable[[str], str]):
+    """The plan ``build`` makes when the change runs online, else None: the one decision a swap
+    and a conversion share (mode, atomic migration, table size, reasons), each with its own
+    words for a refusal and its own way of falling back."""
+    atomic = schema_editor.atomic_migration
+    if mode == ONLINE and atomic:
+        raise RefusedChange(atomic_refusal)
     if atomic:
         return None
     connection = schema_editor.connection
-    online = plan(connection, blocking, dependents)
-    resuming = online.type_name in under_way(connection)
+    online = build(connection)
+    resuming = resumes(connection, online)
     if mode == AUTO and not resuming and not _big_enough(connection, online):
         return None
     if online.reasons:
         reasons = "; ".join(online.reasons)
         if mode == ONLINE:
-            raise RefusedChange(
-                f"ENUM_SWAP=online, but {what} cannot run online: {reasons}. Nothing was "
-                "changed. Set ENUM_SWAP=auto to fall back to the blocking swap, or change "
-                "those objects in an earlier migration."
-            )
-        logger.info("The swap %s runs blocking, not online: %s.", what, reasons)
+            raise RefusedChange(reasons_refusal(reasons))
+        fall_back(online, reasons, resuming)
         return None
     return online
 
@@ -799,19 +821,22 @@ class OnlineSwap:
         except DatabaseError as exc:
             if sqlstate(exc) != "23514":
                 raise
-            online = self.plan
-            if original is not None:
-                why = (f"constraint {original} does not hold for some rows once {online.value!r} "
-                       f"becomes {online.replacement!r}")
-            else:
-                why = (f"rows hold {online.value!r}, which the new type lacks (written while "
-                       "the swap ran, with no replacement given)")
-            raise RefusedChange(
-                f"The online swap removing {online.value!r} from enum type {online.type_name} "
-                f"stopped at its constraints step on table {table.table}: {why}. The table is "
-                "unchanged and usable, and enum_status shows the swap under way. Change those "
-                "rows, then run migrate again to finish it."
-            ) from exc
+            raise RefusedChange(self._refusal(table, original)) from exc
+
+    def _refusal(self, table: OnlineTable, original: str | None) -> str:
+        online = self.plan
+        if original is not None:
+            why = (f"constraint {original} does not hold for some rows once {online.value!r} "
+                   f"becomes {online.replacement!r}")
+        else:
+            why = (f"rows hold {online.value!r}, which the new type lacks (written while "
+                   "the swap ran, with no replacement given)")
+        return (
+            f"The online swap removing {online.value!r} from enum type {online.type_name} "
+            f"stopped at its constraints step on table {table.table}: {why}. The table is "
+            "unchanged and usable, and enum_status shows the swap under way. Change those "
+            "rows, then run migrate again to finish it."
+        )
 
     def switch(self) -> None:
         """Every table's catalog changes and the type's rename, in the guard's transaction."""
@@ -1493,34 +1518,33 @@ def choose_conversion(schema_editor, conversion) -> ConversionPlan | None:
     mode = conf.swap_mode()
     if mode == BLOCKING or conversion.table is None:
         return None
-    atomic = schema_editor.atomic_migration
-    if mode == ONLINE and atomic:
-        raise RefusedChange(
+
+    def build(connection) -> ConversionPlan:
+        return plan_conversion(connection, conversion)
+
+    def resumes(connection, online: ConversionPlan) -> bool:
+        return conversion_state(connection, online) is not None
+
+    def fall_back(online: ConversionPlan, reasons: str, resuming: bool) -> None:
+        logger.info("The conversion %s runs in place, not online: %s.", conversion.purpose,
+                    reasons)
+        # What an earlier online attempt left would otherwise stay beside the in-place result.
+        if resuming and not schema_editor.collect_sql:
+            abandon_conversion(schema_editor, online)
+
+    return _decide(
+        schema_editor, mode, build, resumes, fall_back,
+        atomic_refusal=(
             f"ENUM_SWAP=online, but the migration {conversion.purpose} is atomic, and an "
             "online conversion runs many short transactions. Nothing was changed. Set atomic "
             "= False on the migration, or set ENUM_SWAP=auto or blocking."
-        )
-    if atomic:
-        return None
-    connection = schema_editor.connection
-    online = plan_conversion(connection, conversion)
-    resuming = conversion_state(connection, online) is not None
-    if mode == AUTO and not resuming and not _big_enough(connection, online):
-        return None
-    if online.reasons:
-        reasons = "; ".join(online.reasons)
-        if mode == ONLINE:
-            raise RefusedChange(
-                f"ENUM_SWAP=online, but {conversion.purpose} cannot run online: {reasons}. "
-                "Nothing was changed. Set ENUM_SWAP=auto to convert in place (the table is "
-                "locked while it is rewritten), or change those objects in an earlier migration."
-            )
-        logger.info("The conversion %s runs in place, not online: %s.", conversion.purpose,
-                    reasons)
-        if resuming and not schema_editor.collect_sql:
-            abandon_conversion(schema_editor, online)
-        return None
-    return online
+        ),
+        reasons_refusal=lambda reasons: (
+            f"ENUM_SWAP=online, but {conversion.purpose} cannot run online: {reasons}. "
+            "Nothing was changed. Set ENUM_SWAP=auto to convert in place (the table is "
+            "locked while it is rewritten), or change those objects in an earlier migration."
+        ),
+    )
 
 
 def conversion_state(connection, online: ConversionPlan) -> dict | None:
@@ -1700,16 +1724,7 @@ class OnlineConversion(OnlineSwap):
     def _switch_type(self) -> list:
         return []
 
-    def _validate(self, table: OnlineTable, name: str, original: str | None) -> None:
-        try:
-            self._locked([sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
-                table.table.identifier, enum_sql.identifier(name))], [table.table])
-        except DatabaseError as exc:
-            if sqlstate(exc) != "23514":
-                raise
-            raise RefusedChange(self._refusal(original)) from exc
-
-    def _refusal(self, original: str | None) -> str:
+    def _refusal(self, table: OnlineTable, original: str | None) -> str:
         from . import conversion as conversions
 
         conversion = self.plan.conversion
