@@ -7,6 +7,8 @@ non-atomic migrations with ``ENUM_SWAP=online`` unless a test says otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 
 import psycopg
@@ -20,8 +22,6 @@ from betintel.enums import online, report
 from betintel.enums.errors import LockNotAcquired, RefusedChange, SwapInterrupted
 from betintel.enums.operations import (
     AddEnumValue,
-    CreateEnumType,
-    DeprecateEnumValue,
     RemoveEnumValue,
 )
 from tests.helpers import (
@@ -32,6 +32,17 @@ from tests.helpers import (
     run_command,
     run_sql,
     unapply_operations,
+)
+from tests.swap_fixtures import (
+    assert_outside_table_enforcing,
+    assert_quoted_type_kept,
+    column_defaults,
+    count,
+    create_type,
+    index_definitions,
+    outside_table,
+    quoted_type_of_another_owner,
+    remove,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,21 +55,8 @@ def online_settings(settings):
     settings.ENUM_BACKFILL_BATCH = 2
 
 
-def _create_type(name: str, values: list[str], deprecated: dict[str, str | None]) -> None:
-    operations = [CreateEnumType(name, values)]
-    operations += [DeprecateEnumValue(name, value, repl) for value, repl in deprecated.items()]
-    apply_operations("enumapp", ProjectState(), operations)
-
-
-def _remove(name: str, value: str, replacement: str | None = None, atomic: bool = False):
-    operation = RemoveEnumValue(name, value, replacement)
-    with CaptureQueriesContext(connection) as captured:
-        apply_operations("enumapp", ProjectState(), [operation], atomic=atomic)
-    return [query["sql"] for query in captured.captured_queries]
-
-
-def _count(table: str, column: str) -> dict[str, int]:
-    return dict(run_sql("SELECT {}::text, count(*) FROM {} GROUP BY 1", column, table))
+# Online swaps run in non-atomic migrations, as makemigrations writes removals.
+_remove = functools.partial(remove, atomic=False)
 
 
 def _leftovers() -> list[tuple]:
@@ -80,21 +78,13 @@ def _leftovers() -> list[tuple]:
 
 def _definitions(table: str) -> dict:
     return {
-        "indexes": run_sql(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1",
-            params=[table],
-        ),
+        "indexes": index_definitions(table),
         "constraints": run_sql(
             "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype <> 'n' ORDER BY 1",
             params=[table],
         ),
-        "defaults": run_sql(
-            "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
-            "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
-            "WHERE d.adrelid = %s::regclass AND a.attname <> 'id' ORDER BY 1",
-            params=[table],
-        ),
+        "defaults": column_defaults(table),
         "not_null": run_sql(
             "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
             "AND attnotnull AND NOT attisdropped ORDER BY 1",
@@ -109,33 +99,10 @@ def _definitions(table: str) -> dict:
     }
 
 
-def _outside_table(kind: str, table: str) -> None:
-    """The blocking swap's fixture of every dependent kind, with a primary key."""
-    run_sql(
-        "CREATE TABLE {} ("
-        " id serial PRIMARY KEY,"
-        " kind {} NOT NULL DEFAULT 'c',"
-        " tags {}[] NOT NULL DEFAULT '{{a,c}}',"
-        " CONSTRAINT a_needs_tags CHECK (kind <> 'a' OR cardinality(tags) > 0))",
-        table,
-        kind,
-        kind,
-    )
-    run_sql("CREATE UNIQUE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_one_a", table)
-    run_sql("CREATE INDEX {} ON {} USING gin (tags)", f"{table}_tags", table)
-    run_sql("CREATE INDEX {} ON {} ((kind = 'b'), id)", f"{table}_expr", table)
-    run_sql("COMMENT ON INDEX {} IS 'at most one a'", f"{table}_one_a")
-    run_sql(
-        "INSERT INTO {} (kind, tags) VALUES ('a', '{{c}}'), ('c', '{{c,c,b}}'), ('b', '{{}}')",
-        table,
-    )
-    run_sql("INSERT INTO {} DEFAULT VALUES", table)
-
-
 def test_online__every_dependent_converted_kept_under_old_names_and_enforcing(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("outside")
-    _create_type(kind, ["a", "b", "c"], {"c": "b"})
-    _outside_table(kind, table)
+    create_type(kind, ["a", "b", "c"], {"c": "b"})
+    outside_table(kind, table)
     definitions = _definitions(table)
     before = relfilenode(table)
 
@@ -153,22 +120,15 @@ def test_online__every_dependent_converted_kept_under_old_names_and_enforcing(sc
     assert after["not_null"] == definitions["not_null"] == [("id",), ("kind",), ("tags",)]
     assert after["defaults"] == [("kind", f"'b'::{kind}"), ("tags", f"'{{a,b}}'::{kind}[]")]
     assert after["comments"] == [(f"{table}_one_a", "at most one a")]
-    with pytest.raises(IntegrityError, match=f"{table}_one_a"), transaction.atomic():
-        run_sql("INSERT INTO {} (kind, tags) VALUES ('a', '{{a}}')", table)
-    with pytest.raises(IntegrityError, match="a_needs_tags"), transaction.atomic():
-        run_sql("INSERT INTO {} (kind, tags) VALUES ('b', '{{}}'), ('a', '{{}}')", table)
     with pytest.raises(IntegrityError, match="kind"), transaction.atomic():
         run_sql("INSERT INTO {} (kind, tags) VALUES (NULL, '{{}}')", table)
-    run_sql("INSERT INTO {} DEFAULT VALUES", table)
-    assert run_sql("SELECT kind::text, tags::text FROM {} ORDER BY id DESC LIMIT 1", table) == [
-        ("b", "{a,b}")
-    ]
+    assert_outside_table_enforcing(table)
     assert _leftovers() == []
 
 
 def test_online__two_enum_columns_and_two_tables__rows_mapped_in_each(scratch_types):
     kind, pair, other = scratch_types("kind"), scratch_types("pair"), scratch_types("other")
-    _create_type(kind, ["a", "b", "c"], {"b": "a"})
+    create_type(kind, ["a", "b", "c"], {"b": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, home {}, away {}, note text)", pair, kind, kind)
     run_sql("CREATE TABLE {} (id bigint PRIMARY KEY, kind {})", other, kind)
     run_sql("INSERT INTO {} VALUES (1, 'b', 'c', 'x'), (2, 'c', 'b', 'y'), (3, NULL, 'b', 'z')",
@@ -179,14 +139,14 @@ def test_online__two_enum_columns_and_two_tables__rows_mapped_in_each(scratch_ty
     assert run_sql("SELECT home::text, away::text, note FROM {} ORDER BY id", pair) == [
         ("a", "c", "x"), ("c", "a", "y"), (None, "a", "z"),
     ]
-    assert _count(other, "kind") == {"a": 6, "c": 3}
+    assert count(other, "kind") == {"a": 6, "c": 3}
     assert run_sql("SELECT count(*) FROM {}", other) == [(9,)]
     assert _leftovers() == []
 
 
 def test_online__table_in_another_schema__converted(scratch_types):
     kind, schema = scratch_types("kind"), scratch_types("elsewhere")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE SCHEMA {}", schema)
     try:
         run_sql("CREATE TABLE {}.t (id int PRIMARY KEY, kind {} DEFAULT 'c')", schema, kind)
@@ -205,7 +165,7 @@ def test_online__table_in_another_schema__converted(scratch_types):
 
 def test_online__unique_constraint_on_an_enum_column__kept_as_a_constraint(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("uniq")
-    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    create_type(kind, ["a", "b", "c"], {"c": "b"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, n int, CONSTRAINT one_each "
             "UNIQUE (kind, n))", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'a', 1), (2, 'c', 1), (3, 'b', 2)", table)
@@ -219,33 +179,25 @@ def test_online__unique_constraint_on_an_enum_column__kept_as_a_constraint(scrat
 
 def test_online__value_written_by_raw_sql_during_the_swap__mapped(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("live")
-    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    create_type(kind, ["a", "b", "c"], {"c": "b"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} NOT NULL, tags {}[])",
             table, kind, kind)
     run_sql("INSERT INTO {} SELECT n, 'a', '{{a}}' FROM generate_series(1, 6) n", table)
-    blocking = _blocking_plan(kind, "c", "b")
-    online_plan = online.plan(connection, *blocking)
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            swap = online.OnlineSwap(editor, online_plan, guard)
-            swap.run(until="shadow")
-            # A writer in another session, between the steps: the removed value, by raw SQL.
-            with psycopg.connect(**_dsn(), autocommit=True) as writer:
-                name = sql.Identifier(table)
-                writer.execute(sql.SQL("INSERT INTO {} VALUES (7, %s, %s)").format(name),
-                               ["c", ["c", "a"]])
-                swap.backfill()
-                writer.execute(sql.SQL("UPDATE {} SET kind = %s WHERE id = 1").format(name),
-                               ["c"])
-                swap.indexes()
-                swap.constraints()
-                writer.execute(sql.SQL("INSERT INTO {} VALUES (8, %s, NULL)").format(name),
-                               ["c"])
-            swap.switch()
-    finally:
-        guard.close()
+    with _held_swap(kind, "c", "b") as swap:
+        swap.run(until="shadow")
+        # A writer in another session, between the steps: the removed value, by raw SQL.
+        with psycopg.connect(**_dsn(), autocommit=True) as writer:
+            name = sql.Identifier(table)
+            writer.execute(sql.SQL("INSERT INTO {} VALUES (7, %s, %s)").format(name),
+                           ["c", ["c", "a"]])
+            swap.backfill()
+            writer.execute(sql.SQL("UPDATE {} SET kind = %s WHERE id = 1").format(name),
+                           ["c"])
+            swap.indexes()
+            swap.constraints()
+            writer.execute(sql.SQL("INSERT INTO {} VALUES (8, %s, NULL)").format(name),
+                           ["c"])
+        swap.switch()
     assert run_sql("SELECT id, kind::text, tags::text FROM {} ORDER BY id", table) == [
         (1, "b", "{a}"), (2, "a", "{a}"), (3, "a", "{a}"), (4, "a", "{a}"), (5, "a", "{a}"),
         (6, "a", "{a}"), (7, "b", "{b,a}"), (8, "b", None),
@@ -263,6 +215,26 @@ def _blocking_plan(kind: str, value: str, replacement: str | None):
     return swap._plan(connection, existing, value, replacement, dependents), dependents
 
 
+@contextlib.contextmanager
+def _held_swap(kind: str, value: str = "c", replacement: str | None = "a"):
+    """An online swap of ``kind`` under its guard, for a test to run step by step; the guard is
+    released on the way out whatever happened, as if the process had died there."""
+    online_plan = online.plan(connection, *_blocking_plan(kind, value, replacement))
+    guard = online.Guard(connection, kind)
+    try:
+        guard.hold()
+        with connection.schema_editor(atomic=False) as editor:
+            yield online.OnlineSwap(editor, online_plan, guard)
+    finally:
+        guard.close()
+
+
+def _stop_after(kind: str, step: str) -> None:
+    """Run an online swap of ``kind`` (``c`` to ``a``) up to ``step``, then leave it there."""
+    with _held_swap(kind) as swap:
+        swap.run(until=step)
+
+
 def _dsn() -> dict:
     params = connection.get_connection_params()
     return {key: value for key, value in params.items() if key != "cursor_factory"}
@@ -270,18 +242,11 @@ def _dsn() -> dict:
 
 def test_online__left_half_done__status_warns_and_next_migrate_finishes(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("half")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} NOT NULL)", table, kind)
     run_sql("CREATE INDEX {} ON {} (kind)", f"{table}_kind", table)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 5) n", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            online.OnlineSwap(editor, online_plan, guard).run(until="backfill")
-    finally:
-        guard.close()  # as if the process died here
+    _stop_after(kind, "backfill")  # as if the process died here
     # The table is still fully usable, with the removed value mapped for new rows too.
     run_sql("INSERT INTO {} VALUES (6, 'c')", table)
     assert run_sql("SELECT count(*) FROM {}", table) == [(6,)]
@@ -292,7 +257,7 @@ def test_online__left_half_done__status_warns_and_next_migrate_finishes(scratch_
 
     _remove(kind, "c", "a")
 
-    assert _count(table, "kind") == {"a": 6}
+    assert count(table, "kind") == {"a": 6}
     assert enum_labels(kind) == ["a", "b"]
     assert run_sql("SELECT indexname FROM pg_indexes WHERE tablename = %s ORDER BY 1",
                    params=[table]) == [(f"{table}_kind",), (f"{table}_pkey",)]
@@ -303,51 +268,38 @@ def test_blocking_after_an_unfinished_online_swap__leftovers_dropped_then_swappe
     scratch_types, settings
 ):
     kind, table = scratch_types("kind"), scratch_types("abandoned")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} NOT NULL CHECK (kind <> 'b'))",
             table, kind)
     run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 5) n", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            online.OnlineSwap(editor, online_plan, guard).run(until="constraints")
-    finally:
-        guard.close()
+    _stop_after(kind, "constraints")
     assert _leftovers() != []
     settings.ENUM_SWAP = "blocking"
     queries = _remove(kind, "c", "a", atomic=True)
     assert any('ALTER COLUMN "kind" TYPE' in query for query in queries)
-    assert _count(table, "kind") == {"a": 5}
+    assert count(table, "kind") == {"a": 5}
     assert _leftovers() == []
 
 
 def test_online__invalid_index_left_by_a_failed_build__dropped_and_built_again(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("invalid")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("CREATE UNIQUE INDEX {} ON {} (kind) WHERE id < 3", f"{table}_u", table)
     run_sql("INSERT INTO {} VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'c')", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    index = online_plan.tables[0].indexes[0]
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            swap = online.OnlineSwap(editor, online_plan, guard)
-            swap.run(until="backfill")
-            # A unique build that fails leaves an invalid index behind, as an interrupted one.
-            run_sql("UPDATE {} SET id = 0 WHERE id = 3", table)
-            with pytest.raises(IntegrityError):
-                run_sql("CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})", index.copy, table,
-                        online_plan.tables[0].columns[0].shadow)
-            assert run_sql("SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass",
-                           params=[index.copy]) == [(False,)]
-            run_sql("UPDATE {} SET id = 3 WHERE id = 0", table)
-    finally:
-        guard.close()
+    with _held_swap(kind) as swap:
+        online_plan = swap.plan
+        index = online_plan.tables[0].indexes[0]
+        swap.run(until="backfill")
+        # A unique build that fails leaves an invalid index behind, as an interrupted one.
+        run_sql("UPDATE {} SET id = 0 WHERE id = 3", table)
+        with pytest.raises(IntegrityError):
+            run_sql("CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})", index.copy, table,
+                    online_plan.tables[0].columns[0].shadow)
+        assert run_sql("SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass",
+                       params=[index.copy]) == [(False,)]
+        run_sql("UPDATE {} SET id = 3 WHERE id = 0", table)
     _remove(kind, "c", "a")
     assert run_sql("SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index "
                    "WHERE indexrelid = %s::regclass", params=[f"{table}_u"]) == [
@@ -359,7 +311,7 @@ def test_online__invalid_index_left_by_a_failed_build__dropped_and_built_again(s
 
 def test_online__atomic_migration__refused_before_anything_changes(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("atomic")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b'), (3, 'a')", table)
     before = catalog_snapshot()
@@ -383,7 +335,7 @@ def test_online__what_it_cannot_carry__refused_under_online_blocking_under_auto(
     scratch_types, settings, caplog, setup, reason
 ):
     kind, table = scratch_types("kind"), scratch_types("cannot")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql(setup, table, kind, table)
     if "PARTITION" in setup:
         run_sql("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM (0) TO (100)",
@@ -401,13 +353,13 @@ def test_online__what_it_cannot_carry__refused_under_online_blocking_under_auto(
     assert any("runs blocking, not online" in r.getMessage() and reason in r.getMessage()
                for r in caplog.records)
     assert any(f'"{table}" ALTER COLUMN "kind" TYPE' in query for query in queries)
-    assert _count(table, "kind") == {"a": 1, "b": 1}
+    assert count(table, "kind") == {"a": 1, "b": 1}
     assert _leftovers() == []
 
 
 def test_online__foreign_key_between_enum_columns__blocking_under_auto(scratch_types, settings):
     kind, keys, refs = scratch_types("kind"), scratch_types("keys"), scratch_types("refs")
-    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    create_type(kind, ["a", "b", "c"], {"c": "b"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} UNIQUE)", keys, kind)
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} REFERENCES {} (kind))", refs, kind,
             keys)
@@ -424,7 +376,7 @@ def test_auto__small_tables_or_atomic__blocking_big_non_atomic__online(scratch_t
     settings.ENUM_SWAP = "auto"
     settings.ENUM_ONLINE_MIN_ROWS = 5
     kind, table = scratch_types("kind"), scratch_types("auto")
-    _create_type(kind, ["a", "b", "c", "d"], {"c": "a", "d": "a"})
+    create_type(kind, ["a", "b", "c", "d"], {"c": "a", "d": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} SELECT n, 'b' FROM generate_series(1, 5) n", table)
     queries = _remove(kind, "d", "a")  # 5 rows, never analysed: counted, not more than 5
@@ -448,7 +400,7 @@ def _remove_added(kind: str, value: str):
 
 def test_online__statistics_after_the_switch(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("stats")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 50) n", table)
     _remove(kind, "c", "a")
@@ -460,8 +412,8 @@ def test_sqlmigrate__online_plan_statements_shown_nothing_run(scratch_types):
     from django.db.migrations import Migration
 
     kind, table = scratch_types("kind"), scratch_types("shown")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
-    _outside_table(kind, table)
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
+    outside_table(kind, table)
     before = catalog_snapshot()
     plan = Migration("0001_online", "enumapp")
     plan.operations = [RemoveEnumValue(kind, "c", "a")]
@@ -482,7 +434,7 @@ def test_sqlmigrate__online_plan_statements_shown_nothing_run(scratch_types):
 
 def test_remove_added_value_online__rows_hold_it__refused_nothing_changed(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("held")
-    _create_type(kind, ["a", "b"], {})
+    create_type(kind, ["a", "b"], {})
     apply_operations("enumapp", ProjectState(), [AddEnumValue(kind, "c")])
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'a')", table)
@@ -495,17 +447,10 @@ def test_remove_added_value_online__rows_hold_it__refused_nothing_changed(scratc
 
 def test_enum_status_command__swap_under_way__warning_names_type_and_step(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("status")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c')", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            online.OnlineSwap(editor, online_plan, guard).run(until="indexes")
-    finally:
-        guard.close()
+    _stop_after(kind, "indexes")
     out, _err, _code = run_command("enum_status", "--counts", "none")
     assert kind in out and "online" in out and "indexes" in out
     _remove(kind, "c", "a")
@@ -517,7 +462,7 @@ def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
     scratch_types, capsys, shown
 ):
     kind, table = scratch_types("kind"), scratch_types("progress")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 7) n", table)
     run_sql("ANALYZE {}", table)
@@ -533,14 +478,14 @@ def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
         logger.setLevel(saved)
     err = capsys.readouterr().err
     assert (f"public.{table}" in err and "100%" in err and "rows/s" in err) is shown
-    assert _count(table, "kind") == {"a": 7}
+    assert count(table, "kind") == {"a": 7}
 
 
 def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
     scratch_types, monkeypatch
 ):
     kind, table = scratch_types("kind"), scratch_types("resume")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
     write_state, batches = online.OnlineSwap._write_state, []
@@ -564,56 +509,41 @@ def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
     _remove(kind, "c", "a")
 
     assert dict(run_sql("SELECT id, xmin::text FROM {} WHERE id <= 4", table)) == copied
-    assert _count(table, "kind") == {"a": 9}
+    assert count(table, "kind") == {"a": 9}
     assert _leftovers() == []
 
 
 def test_online__mapping_breaks_a_check__stops_before_the_switch_then_finishes(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("breaks")
-    _create_type(kind, ["a", "b", "c"], {"c": "b"})
+    create_type(kind, ["a", "b", "c"], {"c": "b"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, CONSTRAINT b_small "
             "CHECK (kind <> 'b' OR id < 10))", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'b'), (50, 'c')", table)
     with pytest.raises(RefusedChange, match="constraint b_small does not hold") as refused:
         _remove(kind, "c", "b")
     assert "run migrate again" in str(refused.value)
-    assert _count(table, "kind") == {"b": 1, "c": 1}
+    assert count(table, "kind") == {"b": 1, "c": 1}
     assert enum_labels(kind) == ["a", "b", "c"]
     run_sql("UPDATE {} SET kind = 'a' WHERE id = 50", table)
     _remove(kind, "c", "b")
-    assert _count(table, "kind") == {"a": 1, "b": 1}
+    assert count(table, "kind") == {"a": 1, "b": 1}
     assert _leftovers() == []
 
 
 def test_online__type_name_needs_quoting_and_other_owner__kept(scratch_types):
-    kind = scratch_types('Odd "Kind"')
-    owner, table = scratch_types("owner"), scratch_types("things")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE ROLE {}", owner)
-    run_sql("ALTER TYPE {} OWNER TO {}", kind, owner)
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} DEFAULT 'c', "
-            "CHECK (kind <> 'b' OR id > 0))", table, kind)
-    run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
-    try:
+    with quoted_type_of_another_owner(scratch_types) as (kind, owner, table):
+        run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {} DEFAULT 'c', "
+                "CHECK (kind <> 'b' OR id > 0))", table, kind)
+        run_sql("CREATE INDEX {} ON {} (kind) WHERE kind = 'a'", f"{table}_a", table)
+        run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
         _remove(kind, "c", "a")
-        assert enum_labels(kind) == ["a", "b"]
-        assert _count(table, "kind") == {"a": 1, "b": 1}
-        assert run_sql(
-            "SELECT pg_get_userbyid(typowner) FROM pg_type WHERE typname = %s", params=[kind]
-        ) == [(owner,)]
-        quoted = '"' + kind.replace('"', '""') + '"'
-        assert _definitions(table)["defaults"] == [("kind", f"'a'::{quoted}")]
+        assert_quoted_type_kept(kind, owner, table)
         assert _leftovers() == []
-    finally:
-        run_sql("DROP TABLE {}", table)
-        run_sql("DROP TYPE {}", kind)
-        run_sql("DROP ROLE {}", owner)
 
 
 def test_online__check_naming_the_type_on_a_text_column__rebuilt(scratch_types):
     kind, table = scratch_types("kind"), scratch_types("texty")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, note text, "
             "CONSTRAINT note_is_kind CHECK (note::{} IS NOT NULL))", table, kind, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c', 'b'), (2, 'a', 'a')", table)
@@ -630,27 +560,20 @@ def test_online__switch_lock_refused__stays_under_way_then_finishes(scratch_type
     settings.ENUM_LOCK_TIMEOUT = "50ms"
     settings.ENUM_LOCK_RETRIES = 1
     kind, table = scratch_types("kind"), scratch_types("busy")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            swap = online.OnlineSwap(editor, online_plan, guard)
-            swap.run(until="constraints")
-            with psycopg.connect(**_dsn()) as reader:  # a transaction that read the table
-                reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
-                with pytest.raises(LockNotAcquired, match="stays under way") as refused:
-                    swap.switch()
-                assert f"pid {reader.info.backend_pid}" in str(refused.value)
-    finally:
-        guard.close()
+    with _held_swap(kind) as swap:
+        swap.run(until="constraints")
+        with psycopg.connect(**_dsn()) as reader:  # a transaction that read the table
+            reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+            with pytest.raises(LockNotAcquired, match="stays under way") as refused:
+                swap.switch()
+            assert f"pid {reader.info.backend_pid}" in str(refused.value)
     assert online.under_way(connection)[kind]["step"] == "switch"
     run_sql("INSERT INTO {} VALUES (3, 'c')", table)
     _remove(kind, "c", "a")
-    assert _count(table, "kind") == {"a": 2, "b": 1}
+    assert count(table, "kind") == {"a": 2, "b": 1}
     assert _leftovers() == []
 
 
@@ -685,7 +608,7 @@ def test_online__one_announcement_when_the_swap_finishes(scratch_types):
     from betintel.enums.signals import enum_changed
 
     kind, table = scratch_types("kind"), scratch_types("announced")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
     heard = []
@@ -706,18 +629,11 @@ def test_blocking_after_online_left_a_check_on_a_text_column__copy_dropped_no_ca
     scratch_types, settings
 ):
     kind, table = scratch_types("kind"), scratch_types("leftcheck")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {}, note text, "
             "CONSTRAINT note_is_kind CHECK (note::{} IS NOT NULL))", table, kind, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c', 'b')", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            online.OnlineSwap(editor, online_plan, guard).run(until="constraints")
-    finally:
-        guard.close()
+    _stop_after(kind, "constraints")
     settings.ENUM_SWAP = "blocking"
     _remove(kind, "c", "a", atomic=True)
     assert [name for name, _def, _valid in _definitions(table)["constraints"]] == [
@@ -727,7 +643,7 @@ def test_blocking_after_online_left_a_check_on_a_text_column__copy_dropped_no_ca
 
 def test_online__type_no_table_uses__type_swapped_alone(scratch_types):
     kind = scratch_types("kind")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     _remove(kind, "c", "a")
     assert enum_labels(kind) == ["a", "b"]
     assert _leftovers() == []
@@ -737,21 +653,14 @@ def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for
     scratch_types,
 ):
     kind, table = scratch_types("kind"), scratch_types("grown")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
-    online_plan = online.plan(connection, *_blocking_plan(kind, "c", "a"))
-    guard = online.Guard(connection, kind)
-    try:
-        guard.hold()
-        with connection.schema_editor(atomic=False) as editor:
-            swap = online.OnlineSwap(editor, online_plan, guard)
-            swap.run(until="constraints")
-            run_sql("CREATE INDEX {} ON {} (kind) WHERE kind <> 'b'", f"{table}_late", table)
-            with pytest.raises(RefusedChange, match="changed during its online swap"):
-                swap.switch()
-    finally:
-        guard.close()
+    with _held_swap(kind) as swap:
+        swap.run(until="constraints")
+        run_sql("CREATE INDEX {} ON {} (kind) WHERE kind <> 'b'", f"{table}_late", table)
+        with pytest.raises(RefusedChange, match="changed during its online swap"):
+            swap.switch()
     _remove(kind, "c", "a")
     assert run_sql("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
                    params=[f"{table}_late"]) == [
@@ -765,7 +674,7 @@ def test_online__backend_terminated_mid_backfill__explained_then_resumed(
     scratch_types, monkeypatch
 ):
     kind, table = scratch_types("kind"), scratch_types("terminated")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
     write_state = online.OnlineSwap._write_state
@@ -785,7 +694,7 @@ def test_online__backend_terminated_mid_backfill__explained_then_resumed(
     connection.close()
     assert run_sql("SELECT count(*) FROM {}", table) == [(9,)]
     _remove(kind, "c", "a")
-    assert _count(table, "kind") == {"a": 9}
+    assert count(table, "kind") == {"a": 9}
     assert _leftovers() == []
 
 
@@ -793,7 +702,7 @@ def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added
     scratch_types, monkeypatch
 ):
     kind, table = scratch_types("kind"), scratch_types("switched")
-    _create_type(kind, ["a", "b", "c"], {"c": "a"})
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
     run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
     run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
 
@@ -805,7 +714,7 @@ def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added
         _remove(kind, "c", "a")
     monkeypatch.undo()
     assert enum_labels(kind) == ["a", "b"]
-    assert _count(table, "kind") == {"a": 1, "b": 1}
+    assert count(table, "kind") == {"a": 1, "b": 1}
     (old,) = run_sql("SELECT typname::text FROM pg_type WHERE left(typname, 13) = "
                      "'betintel_old_'")
     entry = next(e for e in report.build_report(counts="none").enums if e.type == kind)
