@@ -59,6 +59,16 @@ def online_settings(settings):
 _remove = functools.partial(remove, atomic=False)
 
 
+def _kind_table(scratch_types, name: str, rows: str) -> tuple[str, str]:
+    """A type deprecating ``c`` for ``a`` and a table ``(id int PRIMARY KEY, kind)`` of it
+    filled by ``rows`` (the rest of an ``INSERT INTO table``): ``(kind, table)``."""
+    kind, table = scratch_types("kind"), scratch_types(name)
+    create_type(kind, ["a", "b", "c"], {"c": "a"})
+    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
+    run_sql("INSERT INTO {} " + rows, table)
+    return kind, table
+
+
 def _leftovers() -> list[tuple]:
     """Every object named with the online swap's prefix, anywhere in the database."""
     return run_sql(
@@ -310,10 +320,7 @@ def test_online__invalid_index_left_by_a_failed_build__dropped_and_built_again(s
 
 
 def test_online__atomic_migration__refused_before_anything_changes(scratch_types):
-    kind, table = scratch_types("kind"), scratch_types("atomic")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b'), (3, 'a')", table)
+    kind, table = _kind_table(scratch_types, "atomic", "VALUES (1, 'c'), (2, 'b'), (3, 'a')")
     before = catalog_snapshot()
     with pytest.raises(RefusedChange, match="atomic = False"):
         _remove(kind, "c", "a", atomic=True)
@@ -399,10 +406,8 @@ def _remove_added(kind: str, value: str):
 
 
 def test_online__statistics_after_the_switch(scratch_types):
-    kind, table = scratch_types("kind"), scratch_types("stats")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 50) n", table)
+    kind, table = _kind_table(scratch_types, "stats",
+                              "SELECT n, 'c' FROM generate_series(1, 50) n")
     _remove(kind, "c", "a")
     assert run_sql("SELECT reltuples::int FROM pg_class WHERE oid = %s::regclass",
                    params=[table]) == [(50,)]
@@ -446,10 +451,7 @@ def test_remove_added_value_online__rows_hold_it__refused_nothing_changed(scratc
 
 
 def test_enum_status_command__swap_under_way__warning_names_type_and_step(scratch_types):
-    kind, table = scratch_types("kind"), scratch_types("status")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c')", table)
+    kind, table = _kind_table(scratch_types, "status", "VALUES (1, 'c')")
     _stop_after(kind, "indexes")
     out, _err, _code = run_command("enum_status", "--counts", "none")
     assert kind in out and "online" in out and "indexes" in out
@@ -461,10 +463,8 @@ def test_enum_status_command__swap_under_way__warning_names_type_and_step(scratc
 def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
     scratch_types, capsys, shown
 ):
-    kind, table = scratch_types("kind"), scratch_types("progress")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 7) n", table)
+    kind, table = _kind_table(scratch_types, "progress",
+                              "SELECT n, 'c' FROM generate_series(1, 7) n")
     run_sql("ANALYZE {}", table)
     logger = logging.getLogger("betintel.enums.swap")
     handler, saved = logging.NullHandler(), logger.level
@@ -484,10 +484,8 @@ def test_online__progress_bar_on_stderr_only_while_migrate_shows_the_plan(
 def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
     scratch_types, monkeypatch
 ):
-    kind, table = scratch_types("kind"), scratch_types("resume")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
+    kind, table = _kind_table(scratch_types, "resume",
+                              "SELECT n, 'c' FROM generate_series(1, 9) n")
     write_state, batches = online.OnlineSwap._write_state, []
 
     def dies_in_the_third_batch(self, step, cursor=None):
@@ -559,10 +557,7 @@ def test_online__check_naming_the_type_on_a_text_column__rebuilt(scratch_types):
 def test_online__switch_lock_refused__stays_under_way_then_finishes(scratch_types, settings):
     settings.ENUM_LOCK_TIMEOUT = "50ms"
     settings.ENUM_LOCK_RETRIES = 1
-    kind, table = scratch_types("kind"), scratch_types("busy")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    kind, table = _kind_table(scratch_types, "busy", "VALUES (1, 'c'), (2, 'b')")
     with _held_swap(kind) as swap:
         swap.run(until="constraints")
         with psycopg.connect(**_dsn()) as reader:  # a transaction that read the table
@@ -607,10 +602,7 @@ def test_rewrite_references__columns_and_type_renamed_token_by_token(text, expec
 def test_online__one_announcement_when_the_swap_finishes(scratch_types):
     from betintel.enums.signals import enum_changed
 
-    kind, table = scratch_types("kind"), scratch_types("announced")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    kind, table = _kind_table(scratch_types, "announced", "VALUES (1, 'c'), (2, 'b')")
     heard = []
 
     def listen(sender, action, type_name, **kwargs):
@@ -652,10 +644,7 @@ def test_online__type_no_table_uses__type_swapped_alone(scratch_types):
 def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for_a_copy(
     scratch_types,
 ):
-    kind, table = scratch_types("kind"), scratch_types("grown")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    kind, table = _kind_table(scratch_types, "grown", "VALUES (1, 'c'), (2, 'b')")
     with _held_swap(kind) as swap:
         swap.run(until="constraints")
         run_sql("CREATE INDEX {} ON {} (kind) WHERE kind <> 'b'", f"{table}_late", table)
@@ -673,10 +662,8 @@ def test_online__index_added_on_the_old_column_during_the_swap__switch_waits_for
 def test_online__backend_terminated_mid_backfill__explained_then_resumed(
     scratch_types, monkeypatch
 ):
-    kind, table = scratch_types("kind"), scratch_types("terminated")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} SELECT n, 'c' FROM generate_series(1, 9) n", table)
+    kind, table = _kind_table(scratch_types, "terminated",
+                              "SELECT n, 'c' FROM generate_series(1, 9) n")
     write_state = online.OnlineSwap._write_state
 
     def terminated_in_the_second_batch(self, step, cursor=None):
@@ -701,10 +688,7 @@ def test_online__backend_terminated_mid_backfill__explained_then_resumed(
 def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added_value(
     scratch_types, monkeypatch
 ):
-    kind, table = scratch_types("kind"), scratch_types("switched")
-    create_type(kind, ["a", "b", "c"], {"c": "a"})
-    run_sql("CREATE TABLE {} (id int PRIMARY KEY, kind {})", table, kind)
-    run_sql("INSERT INTO {} VALUES (1, 'c'), (2, 'b')", table)
+    kind, table = _kind_table(scratch_types, "switched", "VALUES (1, 'c'), (2, 'b')")
 
     def dies(*_args):
         raise RuntimeError("the process died")
