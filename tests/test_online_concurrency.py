@@ -14,39 +14,39 @@ outcome is kept, and every row a writer touched is checked afterwards against wh
 from __future__ import annotations
 
 import json
-import random
 import re
-import shutil
 import subprocess
-import sys
 import textwrap
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 from psycopg import sql
 
 from betintel.enums.operations import DeprecateEnumValue
 from tests.helpers import apply_operations, enum_labels, unique_name
-from tests.processes import ROOT, manage_env, run_manage, second_session
+from tests.online_helpers import (
+    PATIENCE,
+    MigrationCopy,
+    WriterThread,
+    leftovers,
+    start_writers,
+    stop_writers,
+    wait_for,
+    writer_session,
+)
+from tests.processes import run_manage, second_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REAL_MIGRATIONS = Path(__file__).parent / "enumapp" / "migrations"
 VALUES = ["h2h", "spreads", "totals", "corners"]
 REMOVED, REPLACEMENT = "corners", "totals"
 #: The steps of an online swap, as ``enum_status`` names them.
 STEPS = ("shadow", "backfill", "indexes", "constraints", "switch")
-#: How long a test waits for something it expects to happen before failing.
-PATIENCE = 120.0
 
 REMOVAL_MIGRATION = """\
 from django.db import migrations
@@ -61,18 +61,6 @@ class Migration(migrations.Migration):
         enum_ops.RemoveEnumValue(name={type_name!r}, value={value!r}, replacement={replacement!r}),
     ]
 """
-
-#: Every kind of object a swap creates, and where its name is; none may be left afterwards.
-LEFTOVER_QUERIES = {
-    "column": "SELECT attrelid::regclass || '.' || attname FROM pg_attribute "
-              "WHERE attname LIKE 'betintel\\_%' AND NOT attisdropped",
-    "trigger": "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'betintel\\_%'",
-    "function": "SELECT proname FROM pg_proc WHERE proname LIKE 'betintel\\_%'",
-    "type": "SELECT typname FROM pg_type WHERE typname LIKE 'betintel\\_%' "
-            "OR typname LIKE '\\_betintel\\_%'",
-    "relation": "SELECT relname FROM pg_class WHERE relname LIKE 'betintel\\_%'",
-    "constraint": "SELECT conname FROM pg_constraint WHERE conname LIKE 'betintel\\_%'",
-}
 
 
 def mapped(value: str | None) -> str | None:
@@ -89,20 +77,7 @@ def initial_row(row_id: int) -> tuple[str, list[str]]:
     return VALUES[row_id % 4], [VALUES[(row_id + 1) % 4], VALUES[(row_id + 3) % 4]]
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = PATIENCE,
-             interval: float = 0.005):
-    """Poll ``predicate`` until it returns something true; fail naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Gave up waiting for {what}.")
-        time.sleep(interval)
-
-
-class OnlineRemoval:
+class OnlineRemoval(MigrationCopy):
     """A scratch table and type, and a migration package whose last migration removes
     ``REMOVED`` (replacement ``REPLACEMENT``) online; everything is dropped by ``cleanup``.
 
@@ -117,25 +92,11 @@ class OnlineRemoval:
         self.full = full
         self.type_name = unique_name("online_kind")
         self.table = unique_name("online_bets")
-        #: Every ``manage.py`` this test starts uses this application_name, so its backends
-        #: can be found (and terminated) from the catalog.
-        self.application = f"online-{uuid.uuid4().hex[:12]}"
-        self.processes: list[subprocess.Popen] = []
-        self.real_leaf = MigrationLoader(
-            None, ignore_no_migrations=True
-        ).graph.leaf_nodes("enumapp")[0][1]
-        self.package = unique_name("online_migrations")
-        folder = tmp_path / self.package
-        shutil.copytree(REAL_MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pyc*"))
+        super().__init__(tmp_path, settings, "online_migrations", "online")
         self.migration = "0901_remove_online"
-        (folder / f"{self.migration}.py").write_text(textwrap.dedent(REMOVAL_MIGRATION.format(
-            previous=self.real_leaf, type_name=self.type_name, value=REMOVED,
-            replacement=REPLACEMENT,
-        )))
-        if str(tmp_path) not in sys.path:
-            sys.path.insert(0, str(tmp_path))
-        self.tmp_path = tmp_path
-        settings.MIGRATION_MODULES = {"enumapp": self.package}
+        (self.folder / f"{self.migration}.py").write_text(textwrap.dedent(
+            REMOVAL_MIGRATION.format(previous=self.real_leaf, type_name=self.type_name,
+                                     value=REMOVED, replacement=REPLACEMENT)))
         self._create()
         self.index_names = sorted(name for name, _valid in self.indexes())
 
@@ -147,38 +108,28 @@ class OnlineRemoval:
             sql.SQL("CREATE TYPE {} AS ENUM ({})").format(
                 kind, sql.SQL(", ").join(map(sql.Literal, VALUES))),
         ]
+        # Only the full table's kind is NOT NULL.
+        statements += [
+            sql.SQL("CREATE TABLE {t} (id bigserial PRIMARY KEY, kind {k}{not_null}, "
+                    "tags {k}[], note text NOT NULL DEFAULT '')").format(
+                t=table, k=kind, not_null=sql.SQL(" NOT NULL" if self.full else "")),
+            sql.SQL(
+                "INSERT INTO {t} (kind, tags, note) SELECT "
+                "(ARRAY[{v}]::{k}[])[1 + n % 4], "
+                "ARRAY[(ARRAY[{v}]::{k}[])[1 + (n + 1) % 4], "
+                "(ARRAY[{v}]::{k}[])[1 + (n + 3) % 4]], 'row ' || n "
+                "FROM generate_series(1, {rows}) AS n"
+            ).format(t=table, k=kind, v=sql.SQL(", ").join(map(sql.Literal, VALUES)),
+                     rows=sql.Literal(self.rows)),
+            self._index("kind", "({})", "kind"),
+        ]
         if self.full:
             statements += [
-                sql.SQL("CREATE TABLE {t} (id bigserial PRIMARY KEY, kind {k} NOT NULL, "
-                        "tags {k}[], note text NOT NULL DEFAULT '')").format(t=table, k=kind),
-                sql.SQL(
-                    "INSERT INTO {t} (kind, tags, note) SELECT "
-                    "(ARRAY[{v}]::{k}[])[1 + n % 4], "
-                    "ARRAY[(ARRAY[{v}]::{k}[])[1 + (n + 1) % 4], "
-                    "(ARRAY[{v}]::{k}[])[1 + (n + 3) % 4]], 'row ' || n "
-                    "FROM generate_series(1, {rows}) AS n"
-                ).format(t=table, k=kind, v=sql.SQL(", ").join(map(sql.Literal, VALUES)),
-                         rows=sql.Literal(self.rows)),
-                self._index("kind", "({})", "kind"),
                 self._index("spreads", "(id) WHERE kind = 'spreads'"),
                 self._index("unique", "(id, kind)", unique=True),
                 self._index("tags", "USING gin (tags)"),
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (kind <> 'spreads' OR note <> '')"
                         ).format(table, sql.Identifier(f"{self.table}_spreads_noted")),
-            ]
-        else:
-            statements += [
-                sql.SQL("CREATE TABLE {t} (id bigserial PRIMARY KEY, kind {k}, tags {k}[], "
-                        "note text NOT NULL DEFAULT '')").format(t=table, k=kind),
-                sql.SQL(
-                    "INSERT INTO {t} (kind, tags, note) SELECT "
-                    "(ARRAY[{v}]::{k}[])[1 + n % 4], "
-                    "ARRAY[(ARRAY[{v}]::{k}[])[1 + (n + 1) % 4], "
-                    "(ARRAY[{v}]::{k}[])[1 + (n + 3) % 4]], 'row ' || n "
-                    "FROM generate_series(1, {rows}) AS n"
-                ).format(t=table, k=kind, v=sql.SQL(", ").join(map(sql.Literal, VALUES)),
-                         rows=sql.Literal(self.rows)),
-                self._index("kind", "({})", "kind"),
             ]
         statements.append(sql.SQL("ANALYZE {}").format(table))
         with second_session() as session:
@@ -196,13 +147,7 @@ class OnlineRemoval:
 
     def cleanup(self) -> None:
         """Stop our processes and their backends, unrecord the migration, drop the objects."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate()
-        with second_session() as session:
-            session.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = %s", [self.application])
+        self.stop_processes()
         wait_for(lambda: not self.backends(), "the migrate backends to end")
         call_command("migrate", "enumapp", self.real_leaf, fake=True, verbosity=0)
         with second_session() as session:
@@ -239,14 +184,7 @@ class OnlineRemoval:
 
     def spawn_migrate(self, **overrides) -> subprocess.Popen:
         """Start ``manage.py migrate enumapp <removal>`` in a process of its own."""
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "migrate", "enumapp", self.migration],
-            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=manage_env(self.settings(**overrides), [self.tmp_path],
-                           PGAPPNAME=self.application),
-        )
-        self.processes.append(process)
-        return process
+        return self.spawn_migrate_to(self.migration, **overrides)
 
     def wait_during(self, process: subprocess.Popen, predicate: Callable[[], object],
                     what: str):
@@ -367,13 +305,7 @@ class OnlineRemoval:
 
     def leftovers(self) -> dict[str, list[str]]:
         """Everything named ``betintel_%`` in the database, by kind; empty after a swap."""
-        left = {}
-        with second_session() as session:
-            for kind, query in LEFTOVER_QUERIES.items():
-                names = [str(name) for (name,) in session.execute(query).fetchall()]
-                if names:
-                    left[kind] = names
-        return left
+        return leftovers()
 
     def rows_now(self) -> dict[int, tuple[str | None, list[str] | None]]:
         return {row_id: (kind, tags) for row_id, kind, tags in self._query(
@@ -426,23 +358,20 @@ def removal(tmp_path, settings):
 # -- writers -----------------------------------------------------------------------------------
 
 
-class Writer(threading.Thread):
+class Writer(WriterThread):
     """One application session: inserts, updates (its own share of the rows) and reads, by raw
     SQL, until told to stop; it keeps every failure and what it last wrote to each row."""
 
     def __init__(self, number: int, writers: int, scratch: OnlineRemoval,
                  stop: threading.Event, extra: dict) -> None:
-        super().__init__(name=f"writer-{number}", daemon=True)
-        self.number, self.writers, self.scratch = number, writers, scratch
-        self.stop, self.extra = stop, extra
-        self.rng = random.Random(number)
+        # The last initial row is left to the tests.
+        super().__init__(number, writers, scratch.rows - 1, stop)
+        self.scratch, self.extra = scratch, extra
         #: row id -> (kind, tags) as written by this writer (before any mapping).
         self.wrote: dict[int, tuple[str, list[str] | None]] = {}
-        self.failures: list[str] = []
         #: Writes of the removed value refused after the removal committed (expected).
         self.refused_after_removal = 0
         self.removal_seen = False
-        self.statements = 0
         self.removed_written = 0
         self.extra_written = 0
 
@@ -452,13 +381,7 @@ class Writer(threading.Thread):
             pool.append(self.extra["value"])
         return pool
 
-    def run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # reported by the test through ``failures``
-            self.failures.append(f"{type(exc).__name__}: {exc}")
-
-    def _loop(self) -> None:
+    def loop(self) -> None:
         table = sql.Identifier(self.scratch.table)
         kind_type = sql.Identifier(self.scratch.type_name)
         insert = sql.SQL("INSERT INTO {} (kind, tags, note) VALUES (%s, %s::text[]::{}[], %s) "
@@ -467,13 +390,7 @@ class Writer(threading.Thread):
                               "WHERE id = %s").format(table, kind_type)
         update_note = sql.SQL("UPDATE {} SET note = %s WHERE id = %s").format(table)
         select = sql.SQL("SELECT kind::text, tags::text[] FROM {} WHERE id = %s").format(table)
-        params = connection.get_connection_params()
-        wanted = {"host", "port", "user", "password", "dbname"}
-        # prepare_threshold=None: statements are not prepared server-side, as under Django.
-        with psycopg.connect(autocommit=True, prepare_threshold=None,
-                             **{k: v for k, v in params.items() if k in wanted}) as session:
-            # A safety net against a writer stuck for good; the migrate never waits this long.
-            session.execute("SET statement_timeout = '60s'")
+        with writer_session() as session:
             while not self.stop.is_set():
                 pick = self.rng.random()
                 kind = self.rng.choice(self.values())
@@ -485,13 +402,13 @@ class Writer(threading.Thread):
                             insert, [kind, tags, f"written by {self.name}"]).fetchone()
                         self._wrote(row_id, kind, tags)
                     elif pick < 0.7:
-                        row_id = self._own_row()
+                        row_id = self.own_row()
                         session.execute(update_kind, [kind, tags, row_id])
                         self._wrote(row_id, kind, tags)
                     elif pick < 0.8:
-                        session.execute(update_note, [f"noted by {self.name}", self._own_row()])
+                        session.execute(update_note, [f"noted by {self.name}", self.own_row()])
                     else:
-                        row_id = self._own_row()
+                        row_id = self.own_row()
                         read = session.execute(select, [row_id]).fetchone()
                         self._check_read(row_id, read)
                 except psycopg.errors.InvalidTextRepresentation as exc:
@@ -499,15 +416,6 @@ class Writer(threading.Thread):
                 except psycopg.Error as exc:
                     self.failures.append(f"{type(exc).__name__}: {exc}")
                 self.statements += 1
-
-    def _own_row(self) -> int:
-        """A row only this writer writes: an initial row of its share, or one it inserted."""
-        if self.wrote and self.rng.random() < 0.3:
-            return self.rng.choice(list(self.wrote))
-        rows = self.scratch.rows - 1  # the last initial row is left to the tests
-        row_id = self.rng.randint(1, rows)
-        row_id -= row_id % self.writers - self.number
-        return row_id if 1 <= row_id <= rows else self.number or self.writers
 
     def _wrote(self, row_id: int, kind: str, tags: list[str] | None) -> None:
         self.wrote[row_id] = (kind, tags)
@@ -535,6 +443,15 @@ class Writer(threading.Thread):
         self.failures.append(f"{type(exc).__name__}: {exc}")
 
 
+def _go_on(writers: list[Writer]) -> int:
+    """Wait until each writer has run a few more rounds than now; the statements run by
+    then."""
+    so_far = sum(writer.statements for writer in writers)
+    wait_for(lambda: all(writer.statements >= so_far // 3 + 20 for writer in writers),
+             "the writers to go on after the swap")
+    return so_far
+
+
 def _frozen(tags: list[str] | None) -> tuple[str, ...] | None:
     return None if tags is None else tuple(tags)
 
@@ -552,9 +469,7 @@ def test_online_removal__writers_insert_update_and_read_throughout__none_fails_r
     scratch = removal(rows=30_000)
     stop, extra = threading.Event(), {}
     writers = [Writer(number, 3, scratch, stop, extra) for number in range(3)]
-    for writer in writers:
-        writer.start()
-    wait_for(lambda: all(writer.statements >= 20 for writer in writers), "the writers to start")
+    start_writers(writers, statements=20)
     process = scratch.spawn_migrate()
     try:
         seen = wait_for(
@@ -563,14 +478,10 @@ def test_online_removal__writers_insert_update_and_read_throughout__none_fails_r
             "the shadow column to fill")
         during_swap = sum(writer.statements for writer in writers)
         out, err = process.communicate(timeout=300)
-        after_swap = sum(writer.statements for writer in writers)
         # A few more rounds after the switch, with the value gone.
-        wait_for(lambda: all(writer.statements >= after_swap // 3 + 20 for writer in writers),
-                 "the writers to go on after the swap")
+        after_swap = _go_on(writers)
     finally:
-        stop.set()
-        for writer in writers:
-            writer.join(timeout=PATIENCE)
+        stop_writers(writers, stop)
 
     assert process.returncode == 0, err
     assert seen == "shadow filling", out
@@ -588,9 +499,7 @@ def test_online_removal__value_added_concurrently__kept_and_writable_writers_unh
     scratch = removal(rows=30_000)
     stop, extra = threading.Event(), {}
     writers = [Writer(number, 3, scratch, stop, extra) for number in range(3)]
-    for writer in writers:
-        writer.start()
-    wait_for(lambda: all(writer.statements >= 20 for writer in writers), "the writers to start")
+    start_writers(writers, statements=20)
     # The last initial row, which no writer touches, is locked once the shadow columns exist:
     # the backfill stops short of it, so the value is added while the swap is under way.
     holder = second_session(autocommit=False)
@@ -635,13 +544,9 @@ def test_online_removal__value_added_concurrently__kept_and_writable_writers_unh
         out, err = process.communicate(timeout=300)
         adding.join(timeout=PATIENCE)
         extra["value"] = "exotic"
-        after_swap = sum(writer.statements for writer in writers)
-        wait_for(lambda: all(writer.statements >= after_swap // 3 + 20 for writer in writers),
-                 "the writers to go on after the swap")
+        _go_on(writers)
     finally:
-        stop.set()
-        for writer in writers:
-            writer.join(timeout=PATIENCE)
+        stop_writers(writers, stop)
         holder.close()
         adder.close()
 

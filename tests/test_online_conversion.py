@@ -13,28 +13,30 @@ checked afterwards.
 from __future__ import annotations
 
 import json
-import random
-import shutil
 import subprocess
-import sys
 import textwrap
 import threading
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from tests.helpers import unique_name
-from tests.processes import ROOT, manage_env, run_manage, second_session
-from tests.test_online_concurrency import LEFTOVER_QUERIES, wait_for
+from tests.online_helpers import (
+    MigrationCopy,
+    WriterThread,
+    leftovers,
+    start_writers,
+    stop_writers,
+    wait_for,
+    writer_session,
+)
+from tests.processes import run_manage, second_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REAL_MIGRATIONS = Path(__file__).parent / "enumapp" / "migrations"
 LABELS = ["red", "green", "blue"]
 ROWS = 20_000
 BATCH = 500
@@ -94,7 +96,7 @@ def initial_colour(row_id: int) -> str | None:
     return None if row_id % 10 == 0 else LABELS[row_id % 3]
 
 
-class Conversion:
+class Conversion(MigrationCopy):
     """The scratch model's migrations, its rows, and the probes of the catalog."""
 
     def __init__(self, tmp_path: Path, settings) -> None:
@@ -102,22 +104,12 @@ class Conversion:
         self.type_name = unique_name("colour")
         self.partial = unique_name("ix")
         self.unique = unique_name("uq")
-        self.application = f"convert-{uuid.uuid4().hex[:12]}"
-        self.processes: list[subprocess.Popen] = []
-        self.real_leaf = MigrationLoader(
-            None, ignore_no_migrations=True).graph.leaf_nodes("enumapp")[0][1]
-        self.package = unique_name("convert_migrations")
-        folder = tmp_path / self.package
-        shutil.copytree(REAL_MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pyc*"))
-        (folder / "0901_converted.py").write_text(textwrap.dedent(MODEL_MIGRATION.format(
+        super().__init__(tmp_path, settings, "convert_migrations", "convert")
+        (self.folder / "0901_converted.py").write_text(textwrap.dedent(MODEL_MIGRATION.format(
             previous=self.real_leaf, table=self.table, partial=self.partial,
             unique=self.unique)))
-        (folder / "0902_to_enum.py").write_text(textwrap.dedent(CONVERSION_MIGRATION.format(
-            type_name=self.type_name, labels=LABELS)))
-        if str(tmp_path) not in sys.path:
-            sys.path.insert(0, str(tmp_path))
-        self.tmp_path = tmp_path
-        settings.MIGRATION_MODULES = {"enumapp": self.package}
+        (self.folder / "0902_to_enum.py").write_text(textwrap.dedent(
+            CONVERSION_MIGRATION.format(type_name=self.type_name, labels=LABELS)))
 
     def settings(self, **overrides) -> dict:
         return {
@@ -143,28 +135,30 @@ class Conversion:
             session.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(self.table)))
 
     def spawn_migrate(self, target: str, **overrides) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "migrate", "enumapp", target],
-            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=manage_env(self.settings(**overrides), [self.tmp_path],
-                           PGAPPNAME=self.application),
-        )
-        self.processes.append(process)
-        return process
+        return self.spawn_migrate_to(target, **overrides)
 
     def migrate_to(self, target: str, **overrides) -> subprocess.CompletedProcess:
         process = self.spawn_migrate(target, **overrides)
         out, err = process.communicate(timeout=300)
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
+    def spawn_held_mid_backfill(self, holder: psycopg.Connection) -> subprocess.Popen:
+        """Start the conversion's migrate and hold it mid-backfill by a row lock ``holder``
+        (a session outside autocommit) takes ahead of it; the running process."""
+        process = self.spawn_migrate("0902_to_enum", ENUM_LOCK_TIMEOUT="1s",
+                                     ENUM_LOCK_RETRIES=60)
+        wait_for(lambda: self.shadow_filled() > 0 or process.poll() is not None,
+                 "the backfill to start")
+        assert process.poll() is None, process.communicate()
+        holder.execute(sql.SQL("SELECT FROM {} WHERE id = %s FOR UPDATE").format(
+            sql.Identifier(self.table)), [ROWS * 3 // 4])
+        wait_for(lambda: self.waiting() or process.poll() is not None,
+                 "the backfill to wait for the locked row")
+        assert process.poll() is None, process.communicate()
+        return process
+
     def cleanup(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate()
-        with second_session() as session:
-            session.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = %s", [self.application])
+        self.stop_processes()
         run_manage("migrate", "enumapp", self.real_leaf, "--fake",
                    settings=self.settings(), pythonpath=[self.tmp_path])
         with second_session() as session:
@@ -202,12 +196,7 @@ class Conversion:
             sql.Identifier(self.table))))
 
     def leftovers(self) -> dict[str, list[str]]:
-        left = {}
-        for kind, query in LEFTOVER_QUERIES.items():
-            names = [str(name) for (name,) in self._query(query)]
-            if names:
-                left[kind] = names
-        return left
+        return leftovers()
 
     def shadow_filled(self) -> int:
         """Rows whose shadow column holds a value (the backfill's progress); 0 without one."""
@@ -240,26 +229,17 @@ def conversion(tmp_path, settings):
     made.cleanup()
 
 
-class Writer(threading.Thread):
+class Writer(WriterThread):
     """One application session inserting, updating (its own rows) and reading valid labels by
     raw SQL, through the column's change of type; it keeps every failure and what it wrote."""
 
     def __init__(self, number: int, writers: int, scratch: Conversion,
                  stop: threading.Event) -> None:
-        super().__init__(name=f"writer-{number}", daemon=True)
-        self.number, self.writers, self.scratch, self.stop = number, writers, scratch, stop
-        self.rng = random.Random(number)
+        super().__init__(number, writers, ROWS, stop)
+        self.scratch = scratch
         self.wrote: dict[int, str | None] = {}
-        self.failures: list[str] = []
-        self.statements = 0
 
-    def run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # reported by the test through ``failures``
-            self.failures.append(f"{type(exc).__name__}: {exc}")
-
-    def _loop(self) -> None:
+    def loop(self) -> None:
         table = sql.Identifier(self.scratch.table)
         # Untyped parameters: the same statements work on the character and the enum column.
         insert = sql.SQL("INSERT INTO {} (colour, serial) VALUES (%s, %s) RETURNING id"
@@ -269,11 +249,7 @@ class Writer(threading.Thread):
         update = sql.SQL("UPDATE {} SET colour = %s WHERE id = %s").format(table)
         select = sql.SQL("SELECT colour::text FROM {} WHERE id = %s").format(table)
         serial = 1_000_000 * (self.number + 1)
-        params = connection.get_connection_params()
-        wanted = {"host", "port", "user", "password", "dbname"}
-        with psycopg.connect(autocommit=True, prepare_threshold=None,
-                             **{k: v for k, v in params.items() if k in wanted}) as session:
-            session.execute("SET statement_timeout = '60s'")
+        with writer_session() as session:
             while not self.stop.is_set():
                 pick = self.rng.random()
                 colour = self.rng.choice([*LABELS, None])
@@ -287,11 +263,11 @@ class Writer(threading.Thread):
                         (row_id,) = session.execute(insert_default, [serial]).fetchone()
                         self.wrote[row_id] = "red"  # the column's default
                     elif pick < 0.75:
-                        row_id = self._own_row()
+                        row_id = self.own_row()
                         session.execute(update, [colour, row_id])
                         self.wrote[row_id] = colour
                     else:
-                        row_id = self._own_row()
+                        row_id = self.own_row()
                         (read,) = session.execute(select, [row_id]).fetchone()
                         expected = self.wrote.get(row_id, initial_colour(row_id))
                         if read != expected:
@@ -300,27 +276,16 @@ class Writer(threading.Thread):
                     self.failures.append(f"{type(exc).__name__}: {exc}")
                 self.statements += 1
 
-    def _own_row(self) -> int:
-        if self.wrote and self.rng.random() < 0.3:
-            return self.rng.choice(list(self.wrote))
-        row_id = self.rng.randint(1, ROWS)
-        row_id -= row_id % self.writers - self.number
-        return row_id if 1 <= row_id <= ROWS else self.number or self.writers
-
 
 def _with_writers(scratch: Conversion, target: str, writers: int = 3):
     """Migrate to ``target`` while writers run; the result, the writers and every row."""
     stop = threading.Event()
     threads = [Writer(number, writers, scratch, stop) for number in range(writers)]
-    for thread in threads:
-        thread.start()
-    wait_for(lambda: all(thread.statements > 20 for thread in threads), "the writers to start")
+    start_writers(threads, statements=21)
     try:
         done = scratch.migrate_to(target)
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=90)
+        stop_writers(threads, stop, timeout=90)
     return done, threads
 
 
@@ -395,17 +360,7 @@ def test_convert_to_enum__killed_mid_backfill__table_usable_next_migrate_finishe
     before = conversion.rows_now()
     holder = second_session(autocommit=False)
     try:
-        process = conversion.spawn_migrate("0902_to_enum", ENUM_LOCK_TIMEOUT="1s",
-                                           ENUM_LOCK_RETRIES=60)
-        wait_for(lambda: conversion.shadow_filled() > 0 or process.poll() is not None,
-                 "the backfill to start")
-        assert process.poll() is None, process.communicate()
-        # A row lock ahead of the backfill holds it mid-way.
-        holder.execute(sql.SQL("SELECT FROM {} WHERE id = %s FOR UPDATE").format(
-            sql.Identifier(conversion.table)), [ROWS * 3 // 4])
-        wait_for(lambda: conversion.waiting() or process.poll() is not None,
-                 "the backfill to wait for the locked row")
-        assert process.poll() is None, process.communicate()
+        process = conversion.spawn_held_mid_backfill(holder)
         assert 0 < conversion.shadow_filled() < ROWS
         process.kill()
         process.communicate(timeout=60)
@@ -445,15 +400,7 @@ def test_convert_to_enum__stray_value_written_during_conversion__write_kept_swit
 ):
     holder = second_session(autocommit=False)
     try:
-        process = conversion.spawn_migrate("0902_to_enum", ENUM_LOCK_TIMEOUT="1s",
-                                           ENUM_LOCK_RETRIES=60)
-        wait_for(lambda: conversion.shadow_filled() > 0 or process.poll() is not None,
-                 "the backfill to start")
-        holder.execute(sql.SQL("SELECT FROM {} WHERE id = %s FOR UPDATE").format(
-            sql.Identifier(conversion.table)), [ROWS * 3 // 4])
-        wait_for(lambda: conversion.waiting() or process.poll() is not None,
-                 "the backfill to wait for the locked row")
-        assert process.poll() is None, process.communicate()
+        process = conversion.spawn_held_mid_backfill(holder)
         # A value the enum type lacks, written while the conversion runs: the write succeeds.
         with second_session() as session:
             (stray_id,) = session.execute(sql.SQL(

@@ -16,14 +16,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.online_helpers import PATIENCE, wait_for
 from tests.processes import second_session
 from tests.test_online_concurrency import (
-    PATIENCE,
     REMOVED,
     OnlineRemoval,
     initial_row,
     removal,  # noqa: F401 - the fixture
-    wait_for,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
