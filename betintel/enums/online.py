@@ -854,21 +854,27 @@ class OnlineSwap:
                 self._run(statement)
             drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
             return
+        self._switch_locked(editor, tables, statements, "The online swap stays under way at "
+                            "its switch step; the tables are usable, and the next migrate "
+                            "finishes it.")
+        self.guard.commit()
+        drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
+
+    def _switch_locked(self, editor, tables: list[locks.Table], statements: list,
+                       under_way: str) -> None:
+        """The switch's one transaction in ``editor``'s session: the tables locked under the
+        lock budget, the plan checked against the catalog again, then the catalog changes.
+        When the locks cannot be had, the error ends with ``under_way``."""
         with transaction.atomic(using=editor.connection.alias):
             restore = locks.keep_lock_timeout(editor.connection)
             try:
                 locks.lock_tables(editor, tables, self.purpose)
             except LockNotAcquired as exc:
-                raise LockNotAcquired(
-                    f"{exc} The online swap stays under way at its switch step; the tables "
-                    "are usable, and the next migrate finishes it.", exc.blockers,
-                ) from exc
+                raise LockNotAcquired(f"{exc} {under_way}", exc.blockers) from exc
             restore()
             self._refuse_if_changed(editor.connection)
             for statement in statements:
                 enum_sql.execute(editor, statement)
-        self.guard.commit()
-        drop_old_type(self.editor, self.plan.type_name, self.plan.type_oid, self.plan.value)
 
     def _refuse_if_changed(self, connection) -> None:
         """Refuse the switch when the tables changed since the plan (an index or CHECK added
@@ -1755,19 +1761,9 @@ class OnlineConversion(OnlineSwap):
             for statement in statements:
                 self._run(statement)
             return
-        with transaction.atomic(using=self.connection.alias):
-            restore = locks.keep_lock_timeout(self.connection)
-            try:
-                locks.lock_tables(self.editor, [table.table], self.purpose)
-            except LockNotAcquired as exc:
-                raise LockNotAcquired(
-                    f"{exc} The online conversion stays under way at its switch step; the "
-                    "table is usable, and the next migrate finishes it.", exc.blockers,
-                ) from exc
-            restore()
-            self._refuse_if_changed(self.connection)
-            for statement in statements:
-                self._run(statement)
+        self._switch_locked(self.editor, [table.table], statements, "The online conversion "
+                            "stays under way at its switch step; the table is usable, and the "
+                            "next migrate finishes it.")
 
     def _refuse_if_changed(self, connection) -> None:
         fresh = plan_conversion(connection, self.plan.conversion)
