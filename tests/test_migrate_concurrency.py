@@ -138,11 +138,7 @@ def test_two_migrates_at_once__take_turns_each_migration_applied_once(package, r
     first = _migrate(package, "0904")
     first_pid = _waiting_swap(first)
     second = _migrate(package, "0904")
-    _wait_for(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        [], "the second migrate waiting for the first", second,
-    )
+    _wait_for_migrate_turn(second, "the second migrate waiting for the first")
     reader.commit()
     first_out, first_err = first.communicate(timeout=180)
     second_out, second_err = second.communicate(timeout=180)
@@ -167,11 +163,7 @@ def test_value_added_by_another_migrate_during_a_swap__applied_after_it_and_pres
     swap = _migrate(package, "0904")
     _waiting_swap(swap)
     adder = _migrate(package, "0905")
-    _wait_for(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        [], "the adding migrate waiting for the swap's", adder,
-    )
+    _wait_for_migrate_turn(adder, "the adding migrate waiting for the swap's")
     reader.commit()
     _swap_out, swap_err = swap.communicate(timeout=180)
     adder_out, adder_err = adder.communicate(timeout=180)
@@ -279,3 +271,12 @@ def test_value_added_in_a_long_transaction_during_a_swap__next_migrate_carries_i
     assert enum_labels("colour_enum") == ["red", "green", "blue", "teal"]
     assert _orphan_labels() == []
     assert run_sql("SELECT count(*) FROM pg_type WHERE typname LIKE 'betintel_swap%%'") == [(0,)]
+
+
+def _wait_for_migrate_turn(process, what: str) -> None:
+    """Until ``process`` waits for migrate's advisory lock, held by another migrate."""
+    _wait_for(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        [], what, process,
+    )
