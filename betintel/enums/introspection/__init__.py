@@ -14,6 +14,10 @@ from dataclasses import dataclass
 #: Key of our record inside a type's ``COMMENT``; the rest of the comment is left alone.
 COMMENT_KEY = "betintel"
 
+#: The namespace objects named without a schema live in: every query that means "the current
+#: schema" says it with this, and nothing else.
+CURRENT_NAMESPACE = "current_schema()::regnamespace"
+
 
 @dataclass(frozen=True)
 class EnumType:
@@ -46,7 +50,7 @@ ORDER BY t.typname
 
 # The schema of the type called %(name)s that table columns use: the models' tables first,
 # then the schema earliest in search_path; current_schema() when no column uses one.
-_SCHEMA_SQL = """
+_SCHEMA_SQL = f"""
 coalesce((
     SELECT u.typnamespace
     FROM pg_type u
@@ -59,14 +63,14 @@ coalesce((
                             (SELECT n.nspname FROM pg_namespace n WHERE n.oid = u.typnamespace))
              NULLS LAST
     LIMIT 1
-), current_schema()::regnamespace)
+), {CURRENT_NAMESPACE})
 """
 
 
 def enum_types(connection) -> dict[str, EnumType]:
     """Every enum type in the current schema, by name."""
     with connection.cursor() as cursor:
-        cursor.execute(_TYPES_SQL.format(namespace="current_schema()::regnamespace", where=""))
+        cursor.execute(_TYPES_SQL.format(namespace=CURRENT_NAMESPACE, where=""))
         rows = cursor.fetchall()
     return {row[0]: EnumType(row[0], row[1], tuple(row[2]), row[3], row[4]) for row in rows}
 
@@ -115,8 +119,7 @@ def type_exists(connection, name: str) -> bool:
     """Whether any type (enum or not) called ``name`` exists in the current schema."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM pg_type WHERE typname = %s "
-            "AND typnamespace = current_schema()::regnamespace",
+            f"SELECT 1 FROM pg_type WHERE typname = %s AND typnamespace = {CURRENT_NAMESPACE}",
             [name],
         )
         return cursor.fetchone() is not None
