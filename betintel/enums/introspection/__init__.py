@@ -104,7 +104,7 @@ def model_tables(name: str) -> list[str]:
     """The tables of installed models with a field of enum type ``name``."""
     from django.apps import apps
 
-    from .fields import model_enum_fields
+    from ..fields import model_enum_fields
 
     if not apps.ready:
         return []
