@@ -233,9 +233,7 @@ def drop_enum_type(schema_editor, name: str, schema: str | None = None) -> None:
     """``DROP TYPE`` (of ``name`` in ``schema``, when given) without CASCADE; a type still in
     use is refused with its dependents named."""
     if not schema_editor.collect_sql:
-        from .dependencies import describe_dependents
-
-        users = describe_dependents(schema_editor.connection, name, schema)
+        users = introspection.describe_dependents(schema_editor.connection, name, schema)
         if users:
             raise RefusedChange(
                 f"Enum type {name} is still used by {', '.join(users)}; it is not dropped. "

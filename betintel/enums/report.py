@@ -14,8 +14,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, introspection, online
 from .choices import Member, MemberState, describe
-from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
+from .counts import AUTO, NONE, ColumnCounts, count_values
 from .fields import base_enum_field, model_enum_fields
+from .introspection import Column, enum_columns
 
 
 @dataclass
