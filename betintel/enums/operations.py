@@ -30,7 +30,7 @@ from .deprecation import (
 from .errors import RefusedChange
 from .fields import MAX_NAME_BYTES
 from .signals import EnumAction, current_migration, enum_changed
-from .state import alter_enum_fields, enum_types
+from .state import alter_enum_fields, state_types
 
 __all__ = [
     "AddEnumValue",
@@ -471,7 +471,7 @@ class RemoveEnumValue(ReplacedValueOperation):
     def _require_deprecated(self, from_state, existing) -> None:
         """Refuse unless the value is deprecated: in migration state, or (for a type no model
         uses) recorded in the database."""
-        known = enum_types(from_state).get(self.name)
+        known = state_types(from_state).get(self.name)
         if known is not None:
             deprecated = self.value in known.deprecated
         elif existing is not None and self.value in existing.values:
@@ -491,7 +491,7 @@ class RemoveEnumValue(ReplacedValueOperation):
             return
         doing = f"value {self.value!r} cannot be added back"
         existing = self.existing_type(schema_editor, doing)
-        known = enum_types(to_state).get(self.name)
+        known = state_types(to_state).get(self.name)
         before, after = _old_position(known, self.value, existing)
         check_labels(self.name, [self.value])
         target = self.target(existing)
