@@ -436,11 +436,11 @@ def convert_in_place(schema_editor, plan: ColumnConversion) -> None:
         _statements(schema_editor, plan)
         return
     try:
-        with transaction.atomic(using=connection.alias):
-            restore_timeout = locks.keep_lock_timeout(connection)
+        # The ALTER also locks what the table's lock does not cover (its indexes, the type):
+        # those waits are bounded like one attempt at the table's lock.
+        with transaction.atomic(using=connection.alias), locks.under_lock_timeout(connection):
             locks.lock_tables(schema_editor, tables, plan.purpose)
             _statements(schema_editor, plan)
-            restore_timeout()
     except DatabaseError as exc:
         state = sqlstate(exc)
         if state in DEPENDENT_REFUSED:

@@ -112,6 +112,21 @@ def keep_lock_timeout(connection) -> Callable[[], None]:
     return restore
 
 
+@contextlib.contextmanager
+def under_lock_timeout(connection):
+    """Run the block under ``ENUM_LOCK_TIMEOUT``, then put back the transaction's own value.
+
+    For a block that takes its main locks with ``run_locked`` and then runs statements that wait
+    for locks of their own (a rewrite also locks indexes, types, the other side of a foreign
+    key): each of those waits is bounded like one attempt, whatever ``run_locked`` leaves set.
+    Nothing is put back when the block fails; rolling back its transaction or savepoint does.
+    """
+    restore = keep_lock_timeout(connection)
+    _set_lock_timeout(connection, conf.lock_timeout())
+    yield
+    restore()
+
+
 def _type_label(type_name: str | tuple[str, str]) -> str:
     return type_name[1] if isinstance(type_name, tuple) else type_name
 

@@ -172,8 +172,10 @@ def remove_value(
             _refuse_if_rows_hold(connection, blocking, advice)
         online.remove_value(schema_editor, online_plan)
         return True
-    with transaction.atomic(using=connection.alias):
-        restore_timeout = locks.keep_lock_timeout(connection)
+    # Every statement of the swap waits for a lock no longer than ENUM_LOCK_TIMEOUT: the rewrite
+    # also locks what the tables' locks do not cover (indexes, the types, the other side of a
+    # foreign key). The transaction's own lock_timeout is back once the swap is done.
+    with transaction.atomic(using=connection.alias), locks.under_lock_timeout(connection):
         # Held until commit, before the values are read: a value added meanwhile either went in
         # before (and is read) or waits for us, and is carried into the new type after commit.
         existing = hold_type(schema_editor, type_name, f"removing {value!r} from it")
@@ -184,7 +186,6 @@ def remove_value(
                 "earlier migration."
             )
         if value not in existing.values:
-            restore_timeout()
             return False
         plan = _checked_plan(connection, existing, value, replacement)
         if replacement is None:
@@ -194,7 +195,6 @@ def remove_value(
         locks.lock_tables(schema_editor, [table.table for table in plan.tables],
                           f"removing {value!r} from enum type {type_name}")
         _execute(schema_editor, plan)
-        restore_timeout()
         transaction.on_commit(lambda: after_swap(connection, plan), using=connection.alias)
     return True
 
