@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .choices import Member, describe
+from .choices import Member, Members, describe
 
 
 @dataclass
-class DeclaredType:
+class DeclaredType(Members):
     """One enum type as fields declare it: its members, and where it is declared."""
 
     name: str
@@ -29,23 +29,9 @@ class DeclaredType:
     other_choices: list[str] = field(default_factory=list)
 
     @property
-    def values(self) -> list[str]:
-        """Every value, in declaration order (the order of the enum type)."""
-        return [member.value for member in self.members]
-
-    @property
-    def deprecated(self) -> dict[str, str | None]:
-        """``{value: replacement or None}`` of the deprecated members."""
-        return {member.value: member.replacement for member in self.members if member.deprecated}
-
-    @property
     def field_labels(self) -> list[str]:
         """The fields using the type, as people read them: ``bets.Bet.kind``."""
         return [".".join(ref) for ref in self.fields]
-
-    def member(self, value: str) -> Member | None:
-        """The member whose value is ``value``, or None."""
-        return next((member for member in self.members if member.value == value), None)
 
 
 def declared_type(enum_field) -> DeclaredType:
