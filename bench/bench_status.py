@@ -91,7 +91,8 @@ def counting_query() -> str:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from betintel.enums.counts import enum_columns, exact_table_counts
+    from betintel.enums.counts import exact_table_counts
+    from betintel.enums.introspection import enum_columns
 
     columns = [
         column for found in enum_columns(connection).values() for column in found

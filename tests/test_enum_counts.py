@@ -192,7 +192,7 @@ def test_default_counts__big_table_never_analysed__sized_from_its_pages_and_unkn
 
 
 def test_table_estimates__never_analysed__from_the_size_on_disk(scratch_table):
-    from betintel.enums.counts import enum_columns, table_estimates
+    from betintel.enums.introspection import enum_columns, table_estimates
 
     type_name, table = scratch_table
     column = enum_columns(connection)[type_name][0]

@@ -285,5 +285,5 @@ def test_code_types__array_of_enum_field__type_found_through_its_base():
 
     found = code_types(app_registry=registry)
 
-    assert "enumapp.Tagged.tags" in found["bet_type_enum"].fields
+    assert "enumapp.Tagged.tags" in found["bet_type_enum"].field_labels
     assert found["bet_type_enum"].choices == "bets.models.BetType"

@@ -21,7 +21,7 @@ from betintel.enums.operations import (
     RemoveEnumValue,
     RenameEnumValue,
 )
-from betintel.enums.state import enum_types
+from betintel.enums.state import state_types
 from tests.helpers import apply_operations, enum_labels, run_sql, unapply_operations, unique_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +69,7 @@ def test_labels__through_the_whole_lifecycle__kept_exactly(values):
             RenameEnumValue(name, first, renamed),
         ])
         assert enum_labels(name) == [renamed, added, second, third]
-        assert enum_types(state)[name].values == [renamed, added, second, third]
+        assert state_types(state)[name].values == [renamed, added, second, third]
         run_sql("CREATE TABLE {} (kind {})", table, name)
         run_sql("INSERT INTO {} VALUES (%s), (%s), (%s)", table, params=[added, added, third])
 

@@ -218,7 +218,7 @@ def test_online__value_written_by_raw_sql_during_the_swap__mapped(scratch_types)
 
 def _blocking_plan(kind: str, value: str, replacement: str | None):
     from betintel.enums import introspection, swap
-    from betintel.enums.dependencies import type_dependents
+    from betintel.enums.introspection import type_dependents
 
     existing = introspection.enum_type(connection, kind)
     dependents = type_dependents(connection, kind)

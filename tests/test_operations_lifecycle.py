@@ -23,7 +23,7 @@ from betintel.enums.operations import (
     RemoveEnumValue,
     RenameEnumValue,
 )
-from betintel.enums.state import enum_types
+from betintel.enums.state import state_types
 from tests.helpers import (
     apply_operations,
     catalog_snapshot,
@@ -93,7 +93,7 @@ def test_add_value__middle_insertion_and_append__code_order_kept_table_never_rew
     with CaptureQueriesContext(connection) as captured:
         state = apply_operations("enumapp", _state(name, ["a", "c", "e"]), operations)
     assert enum_labels(name) == ["a", "b", "c", "d", "e", "f"]
-    assert enum_types(state)[name].values == ["a", "b", "c", "d", "e", "f"]
+    assert state_types(state)[name].values == ["a", "b", "c", "d", "e", "f"]
     assert relfilenode(table) == before
     assert not any("ALTER TABLE" in query or "LOCK" in query for query in _sql(captured))
 
@@ -139,7 +139,7 @@ def test_rename_value__forwards_and_backwards__rows_follow(letters):
         after = apply_operations("enumapp", state.clone(), [operation])
     assert f"ALTER TYPE \"public\".\"{name}\" RENAME VALUE 'c' TO 'sea'" in _sql(forwards)
     assert enum_labels(name) == ["a", "sea", "e"]
-    assert enum_types(after)[name].values == ["a", "sea", "e"]
+    assert state_types(after)[name].values == ["a", "sea", "e"]
     assert run_sql("SELECT count(*) FROM {} WHERE kind = 'sea'", table) == [(100,)]
 
     with CaptureQueriesContext(connection) as backwards:
@@ -184,7 +184,7 @@ def test_deprecate_value__forwards_and_backwards__recorded_in_the_type_comment(l
         after = apply_operations("enumapp", state.clone(), [operation])
     assert any(query.startswith(f'COMMENT ON TYPE "public"."{name}"') for query in _sql(captured))
     assert _deprecations(name) == {"c": "e"}
-    assert enum_types(after)[name].deprecated == {"c": "e"}
+    assert state_types(after)[name].deprecated == {"c": "e"}
     unapply_operations("enumapp", state, [operation])
     assert _comment(name) is None
 
@@ -221,8 +221,8 @@ def test_remove_value__backwards__added_again_at_old_position_rows_stay_moved(le
     operation = RemoveEnumValue(name, "c", replacement="a")
     after = apply_operations("enumapp", state.clone(), [operation])
     assert enum_labels(name) == ["a", "e"]
-    assert enum_types(after)[name].values == ["a", "e"]
-    assert enum_types(after)[name].deprecated == {}
+    assert state_types(after)[name].values == ["a", "e"]
+    assert state_types(after)[name].deprecated == {}
     assert _deprecations(name) == {}
 
     with CaptureQueriesContext(connection) as captured:

@@ -18,8 +18,7 @@ def register_enum_arrays(sender=None, connection=None, **kwargs) -> None:
         return
     from psycopg.types import TypeInfo
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT typname, typarray FROM pg_type WHERE typtype = 'e'")
-        rows = cursor.fetchall()
-    for name, array_oid in rows:
+    from .introspection import enum_array_types
+
+    for name, array_oid in enum_array_types(connection):
         TypeInfo(name, 0, array_oid).register(connection.connection)

@@ -26,6 +26,7 @@ from django.db.migrations import operations as django_ops
 from django.db.migrations.autodetector import MigrationAutodetector, OperationDependency
 
 from .conversion import ConvertFromEnumField, ConvertToEnumField, is_conversion
+from .declared import DeclaredType
 from .fields import base_enum_field
 from .operations import (
     AddEnumValue,
@@ -37,7 +38,7 @@ from .operations import (
     RenameEnumValue,
 )
 from .questioner import EnumQuestioner, ask_rename_enum_value
-from .state import TypeState, alter_enum_fields, enum_fields, enum_types
+from .state import alter_enum_fields, enum_fields, state_types
 
 #: Where warnings about changes that write no operation go; our ``makemigrations`` prints them
 #: on its stderr while it runs.
@@ -75,7 +76,7 @@ class TypeChange:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_type_change(old: TypeState | None, new: TypeState | None, ask: Ask) -> TypeChange:
+def plan_type_change(old: DeclaredType | None, new: DeclaredType | None, ask: Ask) -> TypeChange:
     """The operations, refusals and warnings for one type between two states."""
     if old is None:
         change = TypeChange(new.name, early=[CreateEnumType(new.name, new.values)])
@@ -107,7 +108,7 @@ def plan_type_change(old: TypeState | None, new: TypeState | None, ask: Ask) -> 
     return change
 
 
-def _ask_renames(old: TypeState, new: TypeState, ask: Ask) -> dict[str, str]:
+def _ask_renames(old: DeclaredType, new: DeclaredType, ask: Ask) -> dict[str, str]:
     """``{old: new}`` for each non-deprecated value gone from the code that the user renamed."""
     gone = [v for v in old.values if v not in new.values and v not in old.deprecated]
     candidates = [v for v in new.values if v not in old.values]
@@ -137,7 +138,7 @@ def _positioned_additions(
 
 
 def _plan_removal(
-    change: TypeChange, old: TypeState, new: TypeState, value: str, was_deprecated: dict
+    change: TypeChange, old: DeclaredType, new: DeclaredType, value: str, was_deprecated: dict
 ) -> None:
     if value not in old.deprecated:
         hint = ""
@@ -193,8 +194,8 @@ class EnumAutodetectorMixin:
     #: directly), there are no enum changes and the autodetector is Django's.
     only_apps: set[str] = set()
     type_creators: dict[str, tuple[str, str]] = {}
-    old_enum_types: dict[str, TypeState] = {}
-    new_enum_types: dict[str, TypeState] = {}
+    old_enum_types: dict[str, DeclaredType] = {}
+    new_enum_types: dict[str, DeclaredType] = {}
     enum_changes: list[TypeChange] = []
 
     def __init__(self, from_state, to_state, questioner=None) -> None:
@@ -212,8 +213,8 @@ class EnumAutodetectorMixin:
         self.only_apps = set(trim_to_apps or ())
         self.type_creators = _type_creators(graph)
         # Types of unmanaged models (managed = False) belong to someone else: never touched.
-        self.old_enum_types = enum_types(self.from_state, managed_only=True)
-        self.new_enum_types = enum_types(self.to_state, managed_only=True)
+        self.old_enum_types = state_types(self.from_state, managed_only=True)
+        self.new_enum_types = state_types(self.to_state, managed_only=True)
         self.enum_changes = self.plan_enum_changes()
         self._owners: dict[str, str] = {}  # owner() asks for each operation Django adds
         self.from_state = self.from_state.clone()
@@ -241,7 +242,7 @@ class EnumAutodetectorMixin:
             raise CommandError("\n\n".join(refusals))
         return changes
 
-    def _in_scope(self, old: TypeState | None, new: TypeState | None) -> bool:
+    def _in_scope(self, old: DeclaredType | None, new: DeclaredType | None) -> bool:
         """Whether makemigrations was asked about an app that uses this type."""
         if not self.only_apps:
             return True
@@ -413,7 +414,7 @@ class EnumAutodetector(EnumAutodetectorMixin, MigrationAutodetector):
     """Django's autodetector, plus the enum rules of SPEC §5."""
 
 
-def _bring_to(new: TypeState) -> Callable:
+def _bring_to(new: DeclaredType) -> Callable:
     return lambda _values, _deprecated: (list(new.values), dict(new.deprecated))
 
 

@@ -9,6 +9,7 @@ state is one of :class:`MemberState`; the rule deciding whether a new write may 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,17 +56,11 @@ class Member:
         return self.refusal(flags) is None
 
 
-@dataclass(frozen=True)
-class ChoicesDescription:
-    """The members of one choices class, in declaration order."""
+class Members:
+    """Values and deprecations read from ``members``: one reading for a choices class and for
+    a type as fields declare it (``declared.DeclaredType``)."""
 
-    choices_class: type
-    members: tuple[Member, ...]
-
-    @property
-    def path(self) -> str:
-        """How reports and checks name the class: ``bets.models.BetType``."""
-        return choices_path(self.choices_class)
+    members: Sequence[Member]
 
     @property
     def values(self) -> list[str]:
@@ -77,14 +72,27 @@ class ChoicesDescription:
         """``{value: replacement or None}`` of the deprecated members."""
         return {member.value: member.replacement for member in self.members if member.deprecated}
 
+    def member(self, value: str) -> Member | None:
+        """The member whose value is ``value``, or None."""
+        return next((member for member in self.members if member.value == value), None)
+
+
+@dataclass(frozen=True)
+class ChoicesDescription(Members):
+    """The members of one choices class, in declaration order."""
+
+    choices_class: type
+    members: tuple[Member, ...]
+
+    @property
+    def path(self) -> str:
+        """How reports and checks name the class: ``bets.models.BetType``."""
+        return choices_path(self.choices_class)
+
     @property
     def flags(self) -> dict[str, str]:
         """``{value: feature flag}`` of the flagged members."""
         return {member.value: member.flag for member in self.members if member.flag is not None}
-
-    def member(self, value: str) -> Member | None:
-        """The member whose value is ``value``, or None."""
-        return next((member for member in self.members if member.value == value), None)
 
     def writable(self, flags: frozenset[str] | None = None) -> list[Member]:
         """The members new writes may use while ``flags`` (default: those on now) are on."""

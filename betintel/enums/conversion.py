@@ -46,6 +46,7 @@ from . import introspection, locks
 from . import sql as enum_sql
 from .errors import RefusedChange, sqlstate
 from .fields import EnumField, base_enum_field
+from .introspection import Table
 
 #: How many offending values a refusal names.
 SHOWN_VALUES = 10
@@ -58,43 +59,6 @@ VALUE_REFUSED = {"22P02", "22001"}
 DEPENDENT_REFUSED = {"0A000", "42804", "42883", "42704"}
 
 _PATTERN_OPS = ("varchar_pattern_ops", "text_pattern_ops", "bpchar_pattern_ops")
-
-_COLUMN_SQL = """
-SELECT c.oid::bigint, n.nspname, c.relname, a.attnum, format_type(a.atttypid, a.atttypmod),
-       pg_get_expr(d.adbin, d.adrelid), c.reltuples::bigint
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %s AND NOT a.attisdropped
-LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.oid = to_regclass(%s)
-"""
-
-# Single-column indexes on the column with a pattern operator class (Django's ``_like`` index).
-_PATTERN_INDEXES_SQL = """
-SELECT ic.relname
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_opclass oc ON oc.oid = i.indclass[0]
-WHERE i.indrelid = %s AND i.indnatts = 1 AND i.indkey[0] = %s AND oc.opcname = ANY(%s)
-ORDER BY 1
-"""
-
-# Indexes and constraints whose expressions or predicates involve the column.
-_EXPRESSION_DEPENDENTS_SQL = """
-SELECT ic.relname
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE i.indrelid = %(table)s AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
-  AND EXISTS (SELECT 1 FROM pg_depend d
-              WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
-                AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
-                AND d.refobjsubid = %(attnum)s)
-UNION
-SELECT conname FROM pg_constraint
-WHERE conrelid = %(table)s AND contype = 'c' AND %(attnum)s = ANY(conkey)
-ORDER BY 1
-"""
-
 
 @dataclass
 class ColumnConversion:
@@ -114,9 +78,9 @@ class ColumnConversion:
     #: ``varchar(20)``, ``"colour_enum"[]``).
     target_type: str
     array: bool
-    #: The table as the catalog has it; None under sqlmigrate before the table exists.
-    table: locks.Table | None = None
-    estimated_rows: int = -1
+    #: The table as the catalog has it (with its planner estimate); None under sqlmigrate
+    #: before the table exists.
+    table: Table | None = None
     old_default: str | None = None
     new_default: sql.Composable | None = None
     #: Names of indexes with a pattern operator class on the column (dropped going to enum).
@@ -252,20 +216,18 @@ def plan_conversion(schema_editor, model, old_field, new_field, target_model) ->
         array=_enum_shape(enum_field) != _enum_shape(new_field if to_enum else old_field),
         character_field=None if to_enum else converted,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_COLUMN_SQL, [plan.column, schema_editor.quote_name(model._meta.db_table)])
-        row = cursor.fetchone()
-        if row is None:
-            return plan  # sqlmigrate before the table exists: the ALTER alone
-        oid, schema, table, attnum, _type, default, rows = row
-        plan.table = locks.Table(oid, schema, table)
-        plan.estimated_rows = rows
-        plan.old_default = default
-        if to_enum:
-            cursor.execute(_PATTERN_INDEXES_SQL, [oid, attnum, list(_PATTERN_OPS)])
-            plan.pattern_indexes = [name for (name,) in cursor.fetchall()]
-        cursor.execute(_EXPRESSION_DEPENDENTS_SQL, {"table": oid, "attnum": attnum})
-        dependents = {name for (name,) in cursor.fetchall()}
+    found = introspection.table_column(
+        connection, schema_editor.quote_name(model._meta.db_table), plan.column
+    )
+    if found is None:
+        return plan  # sqlmigrate before the table exists: the ALTER alone
+    plan.table, attnum, default = found
+    plan.old_default = default
+    if to_enum:
+        plan.pattern_indexes = introspection.pattern_indexes(
+            connection, plan.table.oid, attnum, list(_PATTERN_OPS)
+        )
+    dependents = introspection.expression_dependents(connection, plan.table.oid, attnum)
     _plan_rebuilds(plan, model, target_model, dependents)
     if default is not None:
         plan.new_default = _new_default(connection, plan, default)
@@ -474,11 +436,11 @@ def convert_in_place(schema_editor, plan: ColumnConversion) -> None:
         _statements(schema_editor, plan)
         return
     try:
-        with transaction.atomic(using=connection.alias):
-            restore_timeout = locks.keep_lock_timeout(connection)
+        # The ALTER also locks what the table's lock does not cover (its indexes, the type):
+        # those waits are bounded like one attempt at the table's lock.
+        with transaction.atomic(using=connection.alias), locks.under_lock_timeout(connection):
             locks.lock_tables(schema_editor, tables, plan.purpose)
             _statements(schema_editor, plan)
-            restore_timeout()
     except DatabaseError as exc:
         state = sqlstate(exc)
         if state in DEPENDENT_REFUSED:

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import lookups
 
 from .choices import describe
+from .introspection.types import guarded_labels
 from .validation import Refusal, holds_unchanged, invalid_value, refusal_reason, unknown_label
 
 #: PostgreSQL's limit on a name or an enum label (NAMEDATALEN - 1), in bytes of UTF-8.
@@ -146,17 +147,6 @@ def _get_enum_display(instance, field: EnumField) -> str | None:
     return None if value is None else field.display(value)
 
 
-# A value that may not be a label of the column's type is never sent as a literal: PostgreSQL
-# would refuse the whole query ("invalid input value for enum"). It is looked up in the
-# catalog instead, checked when the query runs, so a label a newer release added still matches
-# its rows. A label missing from the type gives an empty array, and "= ANY" of an empty array is
-# false (never NULL), so exclude() keeps every row.
-_GUARDED_LABELS_SQL = (
-    "ANY(ARRAY(SELECT e.enumlabel::text::{type} FROM pg_enum e "
-    "WHERE e.enumtypid = to_regtype(%s) AND e.enumlabel::text IN ({labels})))"
-)
-
-
 def _needs_guard(compiler, connection, field: EnumField, value: object) -> bool:
     """Whether ``value`` may be missing from ``field``'s type, so a literal could fail."""
     if connection.vendor != "postgresql" or not isinstance(value, str):
@@ -171,13 +161,9 @@ def _needs_guard(compiler, connection, field: EnumField, value: object) -> bool:
 
 
 def _guarded_labels(connection, field: EnumField, values: list[str]) -> tuple[str, list]:
-    """``ANY(...)`` of those of ``values`` that are labels of the type, found in the catalog."""
-    type_sql = connection.ops.quote_name(field.enum_type_name)
-    # A label never holds a NUL byte, and the driver cannot send one: such a value is NULL here,
-    # which matches no label.
-    sendable = [value for value in values if "\x00" not in value]
-    labels = ", ".join(["%s"] * len(sendable) + ["NULL"] * (len(values) - len(sendable)))
-    return _GUARDED_LABELS_SQL.format(type=type_sql, labels=labels), [type_sql, *sendable]
+    """``ANY(...)`` of those of ``values`` that are labels of the type, found in the catalog
+    when the query runs (a literal outside the type would fail the whole query)."""
+    return guarded_labels(connection.ops.quote_name(field.enum_type_name), values)
 
 
 def _lookup_field(lookup) -> EnumField | None:

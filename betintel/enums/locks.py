@@ -18,7 +18,6 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import DatabaseError, Error, transaction
@@ -26,6 +25,7 @@ from django.db import DatabaseError, Error, transaction
 from . import conf
 from . import sql as enum_sql
 from .errors import LockNotAcquired, sqlstate
+from .introspection import Table, advisory_holder, blocking_sessions
 
 #: SQLSTATEs after which a new attempt may succeed: lock_not_available, deadlock_detected.
 RETRYABLE = {"55P03", "40P01"}
@@ -33,22 +33,6 @@ RETRYABLE = {"55P03", "40P01"}
 #: First pause between attempts, doubled each time up to ``MAX_BACKOFF`` seconds.
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table to lock: its oid (to find who holds it) and its schema-qualified name."""
-
-    oid: int
-    schema: str
-    name: str
-
-    @property
-    def identifier(self):
-        return enum_sql.table_name(self.schema, self.name)
-
-    def __str__(self) -> str:
-        return f"{self.schema}.{self.name}"
 
 
 def timeout_seconds(value: str | None = None) -> float:
@@ -128,45 +112,19 @@ def keep_lock_timeout(connection) -> Callable[[], None]:
     return restore
 
 
-def blocking_sessions(
-    connection, table_oids: Sequence[int], type_name: str | tuple[str, str] | None = None
-) -> list[dict]:
-    """Other sessions holding a lock on any of ``table_oids`` or on the type ``type_name``.
+@contextlib.contextmanager
+def under_lock_timeout(connection):
+    """Run the block under ``ENUM_LOCK_TIMEOUT``, then put back the transaction's own value.
 
-    After our wait timed out we no longer wait, so ``pg_blocking_pids()`` has nothing to say;
-    any lock held on those objects conflicts with what we asked for (ACCESS EXCLUSIVE on a
-    table, EXCLUSIVE on a type), so every holder is a blocker.
+    For a block that takes its main locks with ``run_locked`` and then runs statements that wait
+    for locks of their own (a rewrite also locks indexes, types, the other side of a foreign
+    key): each of those waits is bounded like one attempt, whatever ``run_locked`` leaves set.
+    Nothing is put back when the block fails; rolling back its transaction or savepoint does.
     """
-    from .introspection import type_schema
-
-    schema, name = None, None
-    if isinstance(type_name, tuple):
-        schema, name = type_name
-    elif type_name is not None:
-        schema, name = type_schema(connection, type_name), type_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT a.pid, coalesce(a.state, 'unknown'), clock_timestamp() - a.xact_start,
-                   left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 80),
-                   array_agg(DISTINCT CASE WHEN l.locktype = 'relation'
-                                           THEN l.relation::regclass::text
-                                           ELSE pg_describe_object(l.classid, l.objid, 0) END)
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.granted AND l.pid <> pg_backend_pid()
-              AND ((l.locktype = 'relation' AND l.relation = ANY(%s))
-                   OR (l.locktype = 'object' AND l.classid = 'pg_type'::regclass
-                       AND l.objid = (SELECT t.oid FROM pg_type t WHERE t.typname = %s
-                                      AND t.typnamespace = %s::regnamespace)))
-            GROUP BY a.pid, a.state, a.xact_start, a.query
-            ORDER BY a.xact_start NULLS LAST, a.pid
-            """,
-            [list(table_oids), name, schema],
-        )
-        return [
-            {"pid": pid, "state": state, "transaction_age": age, "query": query, "objects": held}
-            for pid, state, age, query, held in cursor.fetchall()
-        ]
+    restore = keep_lock_timeout(connection)
+    _set_lock_timeout(connection, conf.lock_timeout())
+    yield
+    restore()
 
 
 def _type_label(type_name: str | tuple[str, str]) -> str:
@@ -229,7 +187,7 @@ def migrate_lock(connection, on_wait: Callable[[int | None], None] | None = None
         waited = 0.0
         if not acquired:
             if on_wait is not None:
-                on_wait(_advisory_holder(cursor, MIGRATE_LOCK_KEY))
+                on_wait(advisory_holder(connection, MIGRATE_LOCK_KEY))
             started = time.monotonic()
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
             waited = time.monotonic() - started
@@ -241,16 +199,3 @@ def migrate_lock(connection, on_wait: Callable[[int | None], None] | None = None
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_KEY])
         except Error:
             pass  # the session is gone, and its session-level locks went with it
-
-
-def _advisory_holder(cursor, key: int) -> int | None:
-    """The pid of the session holding advisory lock ``key`` in this database, if visible."""
-    cursor.execute(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND classid::bigint = (%s >> 32) AND objid::bigint = (%s & 4294967295) "
-        "AND objsubid = 1 LIMIT 1",
-        [key, key],
-    )
-    row = cursor.fetchone()
-    return row[0] if row else None

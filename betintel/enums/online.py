@@ -131,8 +131,9 @@ from psycopg import sql
 
 from . import conf, introspection, locks
 from . import sql as enum_sql
-from .dependencies import Default, Dependents, TableInfo
 from .errors import LockNotAcquired, RefusedChange, SwapInterrupted, sqlstate
+from .introspection import Default, Dependents
+from .introspection import Table as TableInfo
 
 #: The swap's plan and progress go where the blocking swap's plan goes (``migrate`` shows it).
 logger = logging.getLogger("betintel.enums.swap")
@@ -670,7 +671,7 @@ def _shape(online: OnlinePlan) -> list:
 
 def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
     """``online`` planned again from the catalog (call it while the type is held)."""
-    from .dependencies import type_dependents
+    from .introspection import type_dependents
     from .swap import _plan
 
     existing = introspection.enum_type(connection, online.type_name)

@@ -30,7 +30,7 @@ from .deprecation import (
 from .errors import RefusedChange
 from .fields import MAX_NAME_BYTES
 from .signals import EnumAction, current_migration, enum_changed
-from .state import alter_enum_fields, enum_types
+from .state import alter_enum_fields, state_types
 
 __all__ = [
     "AddEnumValue",
@@ -233,9 +233,7 @@ def drop_enum_type(schema_editor, name: str, schema: str | None = None) -> None:
     """``DROP TYPE`` (of ``name`` in ``schema``, when given) without CASCADE; a type still in
     use is refused with its dependents named."""
     if not schema_editor.collect_sql:
-        from .dependencies import describe_dependents
-
-        users = describe_dependents(schema_editor.connection, name, schema)
+        users = introspection.describe_dependents(schema_editor.connection, name, schema)
         if users:
             raise RefusedChange(
                 f"Enum type {name} is still used by {', '.join(users)}; it is not dropped. "
@@ -473,7 +471,7 @@ class RemoveEnumValue(ReplacedValueOperation):
     def _require_deprecated(self, from_state, existing) -> None:
         """Refuse unless the value is deprecated: in migration state, or (for a type no model
         uses) recorded in the database."""
-        known = enum_types(from_state).get(self.name)
+        known = state_types(from_state).get(self.name)
         if known is not None:
             deprecated = self.value in known.deprecated
         elif existing is not None and self.value in existing.values:
@@ -493,7 +491,7 @@ class RemoveEnumValue(ReplacedValueOperation):
             return
         doing = f"value {self.value!r} cannot be added back"
         existing = self.existing_type(schema_editor, doing)
-        known = enum_types(to_state).get(self.name)
+        known = state_types(to_state).get(self.name)
         before, after = _old_position(known, self.value, existing)
         check_labels(self.name, [self.value])
         target = self.target(existing)

@@ -13,58 +13,36 @@ from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 from . import conf, introspection, online
-from .choices import Member, MemberState, describe
-from .counts import AUTO, NONE, Column, ColumnCounts, count_values, enum_columns
+from .choices import MemberState
+from .counts import AUTO, NONE, ColumnCounts, count_values
+from .declared import DeclaredType, declared_type
 from .fields import base_enum_field, model_enum_fields
+from .introspection import Column, EnumType, enum_columns
 
 
-@dataclass
-class CodeType:
-    """An enum type as the models declare it."""
-
-    name: str
-    choices: str | None
-    values: list[Member]
-    fields: list[str] = field(default_factory=list)
-    other_choices: list[str] = field(default_factory=list)
-
-    def value(self, value: str) -> Member | None:
-        """The member whose value is ``value``, or None."""
-        return next((member for member in self.values if member.value == value), None)
-
-
-def code_types(using: str | None = None, app_registry=None) -> dict[str, CodeType]:
+def code_types(using: str | None = None, app_registry=None) -> dict[str, DeclaredType]:
     """Every enum type the installed models use (ArrayField bases too), by type name.
 
     With ``using``, only models that the routers let migrate to that database count.
     """
     registry = app_registry or global_apps
-    types: dict[str, CodeType] = {}
+    types: dict[str, DeclaredType] = {}
     models = [
         model
         for model in registry.get_models()
         if using is None or router.allow_migrate_model(using, model)
     ]
     for model, model_field, enum_field in model_enum_fields(models):
-        declared = _code_type(enum_field)
+        declared = declared_type(enum_field)
         entry = types.setdefault(declared.name, declared)
-        entry.fields.append(f"{model._meta.label}.{model_field.name}")
+        entry.fields.append(_field_ref(model, model_field))
         if declared.choices != entry.choices and declared.choices not in entry.other_choices:
             entry.other_choices.append(declared.choices)
     return types
 
 
-def _code_type(enum_field) -> CodeType:
-    choices_class = enum_field.choices_class
-    if choices_class is None:
-        values = [
-            Member(value, value, value in enum_field.enum_deprecated,
-                   enum_field.enum_deprecated.get(value))
-            for value in enum_field.enum_values
-        ]
-        return CodeType(enum_field.enum_type_name, None, values)
-    described = describe(choices_class)
-    return CodeType(enum_field.enum_type_name, described.path, list(described.members))
+def _field_ref(model, model_field) -> tuple[str, str, str]:
+    return (model._meta.app_label, model._meta.object_name, model_field.name)
 
 
 @dataclass
@@ -221,7 +199,7 @@ def field_report(
     """The report of one model field's type, with the rows of that field's column only."""
     using = using or router.db_for_read(model)
     model_field = model._meta.get_field(field_name)
-    declared = _code_type(base_enum_field(model_field))
+    declared = declared_type(base_enum_field(model_field))
     connection = connections[using]
     database = introspection.enum_type(connection, declared.name)
     columns = [
@@ -231,7 +209,7 @@ def field_report(
     ]
     values = _all_values(declared, database)
     counted = count_values(connection, dict.fromkeys(columns, values), counts)
-    declared.fields.append(f"{model._meta.label}.{model_field.name}")
+    declared.fields.append(_field_ref(model, model_field))
     entry = compare_type(
         TypeSources(
             declared.name, declared, database, columns, counted, conf.feature_flags(), counts
@@ -242,9 +220,9 @@ def field_report(
     return entry
 
 
-def _all_values(code: CodeType | None, database: introspection.EnumType | None) -> list[str]:
+def _all_values(code: DeclaredType | None, database: EnumType | None) -> list[str]:
     return merged_values(
-        [member.value for member in code.values] if code else [],
+        code.values if code else [],
         list(database.values) if database else [],
     )
 
@@ -266,8 +244,8 @@ class TypeSources:
     its columns with their counted rows, the feature flags on and the counting mode."""
 
     name: str
-    code: CodeType | None
-    database: introspection.EnumType | None
+    code: DeclaredType | None
+    database: EnumType | None
     columns: list[Column]
     counted: dict[Column, ColumnCounts]
     flags: frozenset[str]
@@ -282,7 +260,7 @@ class TypeSources:
     @property
     def where(self) -> str:
         """Where the code declares the type: its choices class, or the fields using it."""
-        return self.code.choices or ", ".join(self.code.fields)
+        return self.code.choices or ", ".join(self.code.field_labels)
 
 
 def compare_type(sources: TypeSources) -> TypeReport:
@@ -297,12 +275,12 @@ def compare_type(sources: TypeSources) -> TypeReport:
         ],
         warnings=_warnings(sources),
         drift=_drift(sources),
-        fields=list(code.fields) if code else [],
+        fields=code.field_labels if code else [],
     )
 
 
 def _value_report(sources: TypeSources, value: str) -> ValueReport:
-    member = sources.code.value(value) if sources.code else None
+    member = sources.code.member(value) if sources.code else None
     if member is not None:
         state, label, flag = member.state, member.label, member.flag
         replacement = member.replacement
@@ -339,13 +317,13 @@ def _drift(sources: TypeSources) -> list[str]:
         ]
     if database is None:
         return [
-            f"Type {name} is used by {', '.join(code.fields)} but does not exist in the "
+            f"Type {name} is used by {', '.join(code.field_labels)} but does not exist in the "
             "database. Apply the migration that creates it (manage.py migrate), or write it "
             "with manage.py makemigrations."
         ]
     where = sources.where
     problems = []
-    for member in code.values:
+    for member in code.members:
         if member.value not in database.values:
             problems.append(
                 f"Value {member.value!r} of type {name} is in the code ({where}) but not in "
@@ -353,7 +331,7 @@ def _drift(sources: TypeSources) -> list[str]:
                 "it with manage.py makemigrations."
             )
     for value in database.values:
-        if code.value(value) is None:
+        if code.member(value) is None:
             problems.append(
                 f"Value {value!r} of type {name} is in the database but unknown to the code "
                 f"({where}). Add it to the choices class, or retire it with a migration "
@@ -366,7 +344,7 @@ def _drift(sources: TypeSources) -> list[str]:
 def _deprecation_drift(sources: TypeSources) -> list[str]:
     name, where, recorded = sources.name, sources.where, sources.recorded
     problems = []
-    for member in sources.code.values:
+    for member in sources.code.members:
         if member.value not in sources.database.values:
             continue
         if member.deprecated and member.value not in recorded:
@@ -394,8 +372,8 @@ def _warnings(sources: TypeSources) -> list[str]:
     name, code, database = sources.name, sources.code, sources.database
     warnings = []
     if code and database:
-        in_code = [member.value for member in code.values if member.value in database.values]
-        in_db = [value for value in database.values if code.value(value) is not None]
+        in_code = [value for value in code.values if value in database.values]
+        in_db = [value for value in database.values if code.member(value) is not None]
         if in_code != in_db:
             warnings.append(
                 f"Values of type {name} are ordered differently in the code "

@@ -1,21 +1,15 @@
-"""Enum types as migration state holds them: derived from the ``EnumField``\\ s of the models."""
+"""Enum types as migration state holds them: derived from the ``EnumField``\\ s of the models.
+
+``state_types`` gives them as ``declared.DeclaredType``\\ s (``introspection.enum_types``
+gives those the database has).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
+from .declared import DeclaredType, declared_type
 from .fields import EnumField, base_enum_field
-
-
-@dataclass
-class TypeState:
-    """One enum type in a ``ProjectState``: its values, deprecations and the fields using it."""
-
-    name: str
-    values: list[str]
-    deprecated: dict[str, str | None]
-    fields: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def enum_fields(state, managed_only: bool = False) -> Iterator[tuple[str, str, str, EnumField]]:
@@ -30,18 +24,11 @@ def enum_fields(state, managed_only: bool = False) -> Iterator[tuple[str, str, s
                 yield app_label, model_name, field_name, enum_field
 
 
-def enum_types(state, managed_only: bool = False) -> dict[str, TypeState]:
+def state_types(state, managed_only: bool = False) -> dict[str, DeclaredType]:
     """Every enum type the models of ``state`` use (or only its managed models), by name."""
-    types: dict[str, TypeState] = {}
+    types: dict[str, DeclaredType] = {}
     for app_label, model_name, field_name, enum_field in enum_fields(state, managed_only):
-        entry = types.setdefault(
-            enum_field.enum_type_name,
-            TypeState(
-                enum_field.enum_type_name,
-                list(enum_field.enum_values),
-                dict(enum_field.enum_deprecated),
-            ),
-        )
+        entry = types.setdefault(enum_field.enum_type_name, declared_type(enum_field))
         entry.fields.append((app_label, model_name, field_name))
     return types
 

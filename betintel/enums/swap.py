@@ -46,18 +46,18 @@ from psycopg import sql
 
 from . import conf, introspection, locks, online
 from . import sql as enum_sql
-from .dependencies import (
+from .deprecation import comment_without_value
+from .errors import EnumMigrationError, RefusedChange, sqlstate
+from .introspection import (
+    COMMENT_KEY,
     Column,
     Constraint,
     Default,
     Dependents,
     Index,
-    TableInfo,
+    Table,
     type_dependents,
 )
-from .deprecation import comment_without_value
-from .errors import EnumMigrationError, RefusedChange, sqlstate
-from .introspection import COMMENT_KEY
 
 #: The rewrite plan is logged here before any table is rewritten; ``migrate`` shows it.
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class TablePlan:
     """What the swap does to one table: one main ``ALTER TABLE`` (the only rewrite), and the
     catalog-only steps that must come before or after every table's main one."""
 
-    info: TableInfo
+    table: Table
     columns: list[Column] = field(default_factory=list)
     defaults: list[tuple[Default, sql.Composable]] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
@@ -79,10 +79,6 @@ class TablePlan:
     inherited_defaults: list[tuple[Default, sql.Composable]] = field(default_factory=list)
     #: Foreign keys between columns of the type: both sides must have the new type first.
     foreign_keys: list[Constraint] = field(default_factory=list)
-
-    @property
-    def table(self) -> locks.Table:
-        return locks.Table(self.info.oid, self.info.schema, self.info.name)
 
     def before_statement(self):
         actions = [enum_sql.drop_constraint(key.name) for key in self.foreign_keys]
@@ -151,10 +147,6 @@ class SwapPlan:
     def old_qualified(self) -> str | tuple[str, str]:
         return (self.schema, self.old_name) if self.schema else self.old_name
 
-    @property
-    def locked_tables(self) -> list[locks.Table]:
-        return [plan.table for plan in self.tables]
-
 
 def remove_value(
     schema_editor, type_name: str, value: str, replacement: str | None = None,
@@ -180,8 +172,10 @@ def remove_value(
             _refuse_if_rows_hold(connection, blocking, advice)
         online.remove_value(schema_editor, online_plan)
         return True
-    with transaction.atomic(using=connection.alias):
-        restore_timeout = locks.keep_lock_timeout(connection)
+    # Every statement of the swap waits for a lock no longer than ENUM_LOCK_TIMEOUT: the rewrite
+    # also locks what the tables' locks do not cover (indexes, the types, the other side of a
+    # foreign key). The transaction's own lock_timeout is back once the swap is done.
+    with transaction.atomic(using=connection.alias), locks.under_lock_timeout(connection):
         # Held until commit, before the values are read: a value added meanwhile either went in
         # before (and is read) or waits for us, and is carried into the new type after commit.
         existing = hold_type(schema_editor, type_name, f"removing {value!r} from it")
@@ -192,17 +186,15 @@ def remove_value(
                 "earlier migration."
             )
         if value not in existing.values:
-            restore_timeout()
             return False
         plan = _checked_plan(connection, existing, value, replacement)
         if replacement is None:
             _refuse_if_rows_hold(connection, plan, advice)
         _log_plan(plan)
         online.abandon(schema_editor, type_name)  # what an unfinished online swap left
-        locks.lock_tables(schema_editor, plan.locked_tables,
+        locks.lock_tables(schema_editor, [table.table for table in plan.tables],
                           f"removing {value!r} from enum type {type_name}")
         _execute(schema_editor, plan)
-        restore_timeout()
         transaction.on_commit(lambda: after_swap(connection, plan), using=connection.alias)
     return True
 
@@ -254,7 +246,7 @@ def _collect(schema_editor, type_name: str, value: str, replacement: str | None)
     plan.schema = None  # shown as the migration names it
     locks.run_locked(schema_editor, enum_sql.comment_on_type(type_name, existing.comment),
                      f"holding enum type {type_name}", type_name=type_name)
-    locks.lock_tables(schema_editor, plan.locked_tables,
+    locks.lock_tables(schema_editor, [table.table for table in plan.tables],
                       f"removing {value!r} from enum type {type_name}")
     _execute(schema_editor, plan)
     enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_name))
@@ -310,7 +302,7 @@ def _check_replacement(existing, value: str, replacement: str | None) -> None:
 
 
 def _plan(connection, existing, value, replacement, dependents: Dependents) -> SwapPlan:
-    tables = {oid: TablePlan(info) for oid, info in dependents.tables.items()}
+    tables = {oid: TablePlan(table) for oid, table in dependents.tables.items()}
     for column in dependents.columns:
         tables[column.table_oid].columns.append(column)
     for default in dependents.defaults:
@@ -337,24 +329,12 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
         replacement=replacement,
         values=[v for v in existing.values if v != value],
         comment=comment_without_value(existing.comment, value, replacement),
-        tables=sorted(tables.values(), key=lambda p: (p.info.schema, p.info.name)),
+        tables=sorted(tables.values(), key=lambda p: (p.table.schema, p.table.name)),
         indexes=dependents.indexes,
-        owner=_other_owner(connection, existing.oid),
+        owner=introspection.other_owner(connection, existing.oid),
         old_values=list(existing.values),
         schema=existing.schema,
     )
-
-
-def _other_owner(connection, type_oid: int) -> str | None:
-    """The owner of the type, if it is not us: the new type must belong to it too."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.rolname FROM pg_type t JOIN pg_roles r ON r.oid = t.typowner "
-            "WHERE t.oid = %s AND r.rolname <> current_user",
-            [type_oid],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def _names_value(definition: str, value: str) -> bool:
@@ -440,12 +420,12 @@ def _log_plan(plan: SwapPlan) -> None:
         if rewritten else "no table to rewrite",
     )
     for table in rewritten:
-        rows = table.info.estimated_rows
+        rows = table.table.estimated_rows
         logger.info(
             "  Rewriting %s: %s, %s (columns: %s)",
             table.table,
             f"about {rows:,} rows" if rows >= 0 else "rows not estimated yet (never analysed)",
-            _size(table.info.size_bytes),
+            _size(table.table.size_bytes),
             ", ".join(column.name for column in table.columns),
         )
 

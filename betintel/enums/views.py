@@ -7,7 +7,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from . import conf
-from .report import CodeType, code_types
+from .declared import DeclaredType
+from .report import code_types
 
 
 @require_safe
@@ -35,9 +36,9 @@ def enums_api(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _values(code: CodeType, flags: frozenset[str], staff: bool) -> list[dict]:
+def _values(code: DeclaredType, flags: frozenset[str], staff: bool) -> list[dict]:
     values = []
-    for member in code.values:
+    for member in code.members:
         writable = member.writable(flags)
         if not (writable or staff):
             continue

@@ -15,20 +15,11 @@ from django.core.management.commands import inspectdb
 from django.db import connections
 
 from betintel.enums.choices_source import choices_class_source, class_name
+from betintel.enums.introspection import every_enum_type
 
 # Django writes ``<att> = <field_type>(<params>)``; a field type with a dot is written as it is.
 # These markers stand for the enum fields until the classes have their names.
 _MARKER = re.compile(r"= __betintel_(?P<kind>enum|array)__\.(?P<oid>\d+)\((?P<empty>\))?")
-
-_TYPES_SQL = """
-SELECT t.oid::bigint, t.typarray::bigint, t.typname,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder)
-FROM pg_type t
-JOIN pg_enum e ON e.enumtypid = t.oid
-WHERE t.typtype = 'e'
-GROUP BY t.oid, t.typarray, t.typname
-"""
-
 
 @dataclass
 class _EnumType:
@@ -111,10 +102,8 @@ class Command(inspectdb.Command):
 def _enum_types(connection) -> _Found:
     """Every enum type the database has, by its oid and by the oid of its array type."""
     found = _Found()
-    with connection.cursor() as cursor:
-        cursor.execute(_TYPES_SQL)
-        for oid, array_oid, name, labels in cursor.fetchall():
-            enum_type = _EnumType(oid, name, list(labels))
-            found.by_oid[oid] = enum_type
-            found.arrays[array_oid] = enum_type
+    for existing in every_enum_type(connection):
+        enum_type = _EnumType(existing.oid, existing.name, list(existing.values))
+        found.by_oid[existing.oid] = enum_type
+        found.arrays[existing.array_oid] = enum_type
     return found

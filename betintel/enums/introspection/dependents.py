@@ -1,4 +1,4 @@
-"""What depends on an enum type, found from the catalog (pg_depend, pg_attribute).
+"""What uses an enum type or a column, found from the catalog (pg_depend, pg_attribute).
 
 ``type_dependents`` sorts every dependent of a type (and of its array type) into what a type
 swap can carry over — table columns, their defaults, indexes and constraints whose expressions
@@ -7,13 +7,17 @@ functions, a partition key, …), which it reports by name. Other objects that d
 converted column (a plain index, a unique constraint) need nothing from us: ``ALTER COLUMN …
 TYPE`` rebuilds them itself, except those it refuses to handle (views, rules, triggers,
 policies), which are reported too.
+
+A column converted between a character type and an enum type (``conversion.py``) needs its own
+few: Django's ``_like`` index on it, and the indexes and constraints whose expressions use it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import introspection
+from .objects import Column, Table
+from .types import type_schema
 
 _TARGET = """
 WITH target AS (
@@ -40,8 +44,8 @@ ORDER BY 4
 _COLUMNS_SQL = (
     _TARGET
     + """
-SELECT c.oid::bigint, n.nspname, c.relname, c.oid::regclass::text, c.relkind, c.relpersistence,
-       a.attnum, a.attname,
+SELECT c.oid::bigint, n.nspname, c.relname, c.oid::regclass::text, c.relkind::text,
+       c.relpersistence, a.attnum, a.attname,
        a.atttypid = target.typarray, a.attinhcount, a.attgenerated <> '',
        EXISTS (SELECT 1 FROM pg_partitioned_table pt
                WHERE pt.partrelid = c.oid AND a.attnum = ANY(pt.partattrs::int2[])),
@@ -134,18 +138,6 @@ _RELKINDS = {
 
 
 @dataclass(frozen=True)
-class Column:
-    """A table column of the enum type (``array``: of its array type)."""
-
-    table_oid: int
-    schema: str
-    table: str
-    name: str
-    array: bool
-    attnum: int
-
-
-@dataclass(frozen=True)
 class Default:
     """A column default whose expression names the type."""
 
@@ -186,18 +178,6 @@ class Constraint:
     comment: str | None
 
 
-@dataclass(frozen=True)
-class TableInfo:
-    """A table the swap touches, with the planner's row estimate (-1: never analysed) and its
-    size on disk."""
-
-    oid: int
-    schema: str
-    name: str
-    estimated_rows: int
-    size_bytes: int
-
-
 @dataclass
 class Dependents:
     """Everything that uses an enum type, sorted by what a type swap does with it."""
@@ -207,7 +187,7 @@ class Dependents:
     indexes: list[Index] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
     foreign_keys: list[Constraint] = field(default_factory=list)
-    tables: dict[int, TableInfo] = field(default_factory=dict)
+    tables: dict[int, Table] = field(default_factory=dict)
     #: Readable names of the objects a swap cannot rebuild (views, domains, functions, …).
     blockers: list[str] = field(default_factory=list)
 
@@ -215,7 +195,7 @@ class Dependents:
 def describe_dependents(connection, type_name: str, schema: str | None = None) -> list[str]:
     """Readable names of the objects that use ``type_name`` (columns, functions, types, …);
     the type is the one in ``schema``, by default the one its columns use."""
-    schema = schema or introspection.type_schema(connection, type_name)
+    schema = schema or type_schema(connection, type_name)
     with connection.cursor() as cursor:
         cursor.execute(_TYPE_DEPENDENTS_SQL, [type_name, schema])
         # An object using both the type and its array type is named once.
@@ -227,7 +207,7 @@ def type_dependents(connection, type_name: str, schema: str | None = None) -> De
     of its array type, sorted for a type swap."""
     found = Dependents()
     constraint_oids: set[int] = set()
-    target = [type_name, schema or introspection.type_schema(connection, type_name)]
+    target = [type_name, schema or type_schema(connection, type_name)]
     with connection.cursor() as cursor:
         cursor.execute(_TYPE_DEPENDENTS_SQL, target)
         rows = cursor.fetchall()
@@ -274,8 +254,9 @@ def _add_column(cursor, target: list[str], table_oid, attnum, found: Dependents)
         found.blockers.append(f"the partition key of table {relation} (column {name})")
     elif inherited == 0:
         # Inherited columns (partitions, child tables) follow their parent's ALTER TABLE.
-        found.columns.append(Column(oid, schema, table, name, array, attnum))
-        found.tables.setdefault(oid, TableInfo(oid, schema, table, rows, size))
+        found.columns.append(Column(target[0], oid, schema, table, name, attnum, array, relkind,
+                                    f"{relation}.{name}"))
+        found.tables.setdefault(oid, Table(oid, schema, table, rows, size))
 
 
 def _add_index(cursor, index_oid, description, found, constraint_oids: set[int]) -> None:
@@ -332,7 +313,7 @@ def _add_table(cursor, table_oid: int, found: Dependents) -> None:
         [table_oid],
     )
     schema, name, rows, size = cursor.fetchone()
-    found.tables[table_oid] = TableInfo(table_oid, schema, name, rows, size)
+    found.tables[table_oid] = Table(table_oid, schema, name, rows, size)
 
 
 def _describe_rule(cursor, rule_oid: int) -> str:
@@ -341,3 +322,44 @@ def _describe_rule(cursor, rule_oid: int) -> str:
     if rulename == "_RETURN":
         return f"{_RELKINDS.get(relkind, 'relation')} {relation}"
     return f"rule {rulename} on {relation}"
+
+
+# Single-column indexes on the column with a pattern operator class (Django's ``_like`` index).
+_PATTERN_INDEXES_SQL = """
+SELECT ic.relname
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_opclass oc ON oc.oid = i.indclass[0]
+WHERE i.indrelid = %s AND i.indnatts = 1 AND i.indkey[0] = %s AND oc.opcname = ANY(%s)
+ORDER BY 1
+"""
+
+# Indexes and constraints whose expressions or predicates involve the column.
+_EXPRESSION_DEPENDENTS_SQL = """
+SELECT ic.relname
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = %(table)s AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
+  AND EXISTS (SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
+                AND d.refobjsubid = %(attnum)s)
+UNION
+SELECT conname FROM pg_constraint
+WHERE conrelid = %(table)s AND contype = 'c' AND %(attnum)s = ANY(conkey)
+ORDER BY 1
+"""
+
+
+def pattern_indexes(connection, table_oid: int, attnum: int, opclasses: list[str]) -> list[str]:
+    """Names of the single-column indexes on column ``attnum`` with one of ``opclasses``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PATTERN_INDEXES_SQL, [table_oid, attnum, opclasses])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def expression_dependents(connection, table_oid: int, attnum: int) -> set[str]:
+    """Names of the indexes and CHECK constraints whose expressions use column ``attnum``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPRESSION_DEPENDENTS_SQL, {"table": table_oid, "attnum": attnum})
+        return {name for (name,) in cursor.fetchall()}
