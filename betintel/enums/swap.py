@@ -167,7 +167,7 @@ def remove_value(
     existing = introspection.enum_type(connection, type_name)
     if existing is not None and value not in existing.values:
         # An online swap interrupted after its switch: the value is gone, the old type not yet.
-        online.finish_switched(schema_editor, type_name)
+        old_types.finish_interrupted_swaps(connection, into=type_name)
         return False
     blocking, online_plan = _online_plan(schema_editor, type_name, value, replacement)
     if online_plan is not None:
