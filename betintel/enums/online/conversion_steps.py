@@ -12,7 +12,7 @@ from .conversion import ConversionPlan, abandon_conversion, plan_conversion
 from .names import STEPS, conversion_trigger_name, logger
 from .plan import OnlineTable, ShadowColumn, shape
 from .state import conversion_state
-from .steps import OnlineSwap
+from .steps import OnlineSwap, cause_of
 
 
 class OnlineConversion(OnlineSwap):
@@ -153,11 +153,10 @@ class OnlineConversion(OnlineSwap):
             )
 
     def interrupted(self, exc: BaseException) -> str:
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return (
             f"The online {self.plan.conversion.purpose} stopped at its {self.step} step "
-            f"({cause}). The table is usable with all its rows; run migrate again to resume "
-            "and finish it."
+            f"({cause_of(exc)}). The table is usable with all its rows; run migrate again to "
+            "resume and finish it."
         )
 
     def _log(self) -> None:

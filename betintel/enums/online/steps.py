@@ -47,6 +47,11 @@ from .statements import Statements
 from .switch import Switch
 
 
+def cause_of(exc: BaseException) -> str:
+    """The first line of what stopped a step, for the message saying where it stopped."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 class OnlineSwap(Backfill, Switch, Statements):
     """The steps of one online swap; ``run`` does them all, each may be run on its own."""
 
@@ -197,12 +202,11 @@ class OnlineSwap(Backfill, Switch, Statements):
 
     def interrupted(self, exc: BaseException) -> str:
         """What to tell when a database error stopped the swap."""
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return (
             f"The online swap removing {self.plan.value!r} from enum type "
-            f"{self.plan.type_name} stopped at its {self.step} step ({cause}). The tables are "
-            "usable with all their rows, and enum_status shows the swap under way; run migrate "
-            "again to resume and finish it."
+            f"{self.plan.type_name} stopped at its {self.step} step ({cause_of(exc)}). The "
+            "tables are usable with all their rows, and enum_status shows the swap under way; "
+            "run migrate again to resume and finish it."
         )
 
     # State ---------------------------------------------------------------------------------
