@@ -215,9 +215,9 @@ class Conversion(MigrationCopy):
 
     def under_way(self) -> list[str]:
         """The steps recorded by online conversions of this table left unfinished."""
-        from betintel.enums import online
+        from betintel.enums.online.state import conversions_under_way
 
-        return [state["step"] for key, state in online.conversions_under_way(connection).items()
+        return [state["step"] for key, state in conversions_under_way(connection).items()
                 if self.table in key]
 
 

@@ -18,8 +18,14 @@ from django.db.migrations.state import ProjectState
 from django.test.utils import CaptureQueriesContext
 from psycopg import sql
 
-from betintel.enums import online, report
+from betintel.enums import report
 from betintel.enums.errors import LockNotAcquired, RefusedChange, SwapInterrupted
+from betintel.enums.online import switch
+from betintel.enums.online.backfill import next_batch_size
+from betintel.enums.online.guard import Guard
+from betintel.enums.online.plan import plan_swap
+from betintel.enums.online.state import under_way
+from betintel.enums.online.steps import OnlineSwap
 from betintel.enums.operations import (
     AddEnumValue,
     RemoveEnumValue,
@@ -229,12 +235,12 @@ def _blocking_plan(kind: str, value: str, replacement: str | None):
 def _held_swap(kind: str, value: str = "c", replacement: str | None = "a"):
     """An online swap of ``kind`` under its guard, for a test to run step by step; the guard is
     released on the way out whatever happened, as if the process had died there."""
-    online_plan = online.plan(connection, *_blocking_plan(kind, value, replacement))
-    guard = online.Guard(connection, kind)
+    online_plan = plan_swap(connection, *_blocking_plan(kind, value, replacement))
+    guard = Guard(connection, kind)
     try:
         guard.hold()
         with connection.schema_editor(atomic=False) as editor:
-            yield online.OnlineSwap(editor, online_plan, guard)
+            yield OnlineSwap(editor, online_plan, guard)
     finally:
         guard.close()
 
@@ -486,7 +492,7 @@ def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
 ):
     kind, table = _kind_table(scratch_types, "resume",
                               "SELECT n, 'c' FROM generate_series(1, 9) n")
-    write_state, batches = online.OnlineSwap._write_state, []
+    write_state, batches = OnlineSwap._write_state, []
 
     def dies_in_the_third_batch(self, step, cursor=None):
         write_state(self, step, cursor)
@@ -495,11 +501,11 @@ def test_online__interrupted_mid_backfill__resumes_from_the_last_key_copied(
             if len(batches) == 3:
                 raise RuntimeError("the process died")
 
-    monkeypatch.setattr(online.OnlineSwap, "_write_state", dies_in_the_third_batch)
+    monkeypatch.setattr(OnlineSwap, "_write_state", dies_in_the_third_batch)
     with pytest.raises(RuntimeError, match="died"):
         _remove(kind, "c", "a")
     monkeypatch.undo()
-    state = online.under_way(connection)[kind]
+    state = under_way(connection)[kind]
     assert state["step"] == "backfill"
     assert list(state["keys"].values()) == [["4"]]  # two batches of two committed, not the third
     copied = dict(run_sql("SELECT id, xmin::text FROM {} WHERE id <= 4", table))
@@ -565,7 +571,7 @@ def test_online__switch_lock_refused__stays_under_way_then_finishes(scratch_type
             with pytest.raises(LockNotAcquired, match="stays under way") as refused:
                 swap.switch()
             assert f"pid {reader.info.backend_pid}" in str(refused.value)
-    assert online.under_way(connection)[kind]["step"] == "switch"
+    assert under_way(connection)[kind]["step"] == "switch"
     run_sql("INSERT INTO {} VALUES (3, 'c')", table)
     _remove(kind, "c", "a")
     assert count(table, "kind") == {"a": 2, "b": 1}
@@ -664,7 +670,7 @@ def test_online__backend_terminated_mid_backfill__explained_then_resumed(
 ):
     kind, table = _kind_table(scratch_types, "terminated",
                               "SELECT n, 'c' FROM generate_series(1, 9) n")
-    write_state = online.OnlineSwap._write_state
+    write_state = OnlineSwap._write_state
 
     def terminated_in_the_second_batch(self, step, cursor=None):
         if cursor is not None and self.keys.get(next(iter(self.keys))) == ["4"]:
@@ -673,7 +679,7 @@ def test_online__backend_terminated_mid_backfill__explained_then_resumed(
                               [connection.connection.info.backend_pid])
         write_state(self, step, cursor)
 
-    monkeypatch.setattr(online.OnlineSwap, "_write_state", terminated_in_the_second_batch)
+    monkeypatch.setattr(OnlineSwap, "_write_state", terminated_in_the_second_batch)
     with pytest.raises(SwapInterrupted, match="stopped at its backfill step") as stopped:
         _remove(kind, "c", "a")
     assert "run migrate again" in str(stopped.value)
@@ -693,7 +699,7 @@ def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added
     def dies(*_args):
         raise RuntimeError("the process died")
 
-    monkeypatch.setattr(online, "drop_old_type", dies)
+    monkeypatch.setattr(switch, "drop_old_type", dies)
     with pytest.raises(RuntimeError, match="died"):
         _remove(kind, "c", "a")
     monkeypatch.undo()
@@ -726,8 +732,8 @@ def test_online__stopped_after_the_switch__old_type_kept_then_dropped_with_added
 def test_next_batch_size__paced_by_the_last_batch__within_setting_and_minimum(
     copied, seconds, expected
 ):
-    assert online.next_batch_size(10_000, copied, seconds) == expected
+    assert next_batch_size(10_000, copied, seconds) == expected
 
 
 def test_next_batch_size__setting_below_minimum__the_setting_wins():
-    assert online.next_batch_size(10, 10, 100.0) == 10
+    assert next_batch_size(10, 10, 100.0) == 10

@@ -10,7 +10,7 @@ creations, additions, renames and deprecations before the fields that use them, 
 drops after the last use is gone. A value added in a migration is never used in the same one:
 such uses are moved into the next migration (PostgreSQL refuses a new value inside the
 transaction that added it). Each value removal gets a migration of its own with
-``atomic = False``, so its type swap can run online (``online.py``).
+``atomic = False``, so its type swap can run online (``online/``).
 """
 
 from __future__ import annotations

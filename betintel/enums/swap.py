@@ -22,21 +22,20 @@ the lock budget (``locks.py``). A session that named the type before our commit 
 again), which is why the old type outlives the transaction: ``after_swap`` then waits for such
 sessions, carries what they added into the new type, drops the old type, and ANALYZEs the
 rewritten columns (``ALTER COLUMN … TYPE`` drops their statistics), each under the lock
-budget. If the process ends first, the next ``migrate`` finishes it
-(``finish_interrupted_swaps``).
+budget. If the process ends first, the next ``migrate`` finishes it (``old_types.py``, shared
+with the online swap).
 
 The swap refuses, before changing anything, when rows hold the value and no replacement is
 given, when a replacement is not a value of the type, and when an object it cannot rebuild (a
 view, a domain, a function) uses the type. Statements name the type with its schema: the
 one its columns use (``introspection.enum_type``).
 
-Big tables in non-atomic migrations are swapped online instead (``online.py``; ``online.choose``
+Big tables in non-atomic migrations are swapped online instead (``online/``; ``online.choose``
 decides, from ``ENUM_SWAP``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -44,12 +43,11 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from psycopg import sql
 
-from . import conf, introspection, locks, online
+from . import conf, introspection, locks, old_types, online
 from . import sql as enum_sql
 from .deprecation import comment_without_value
 from .errors import EnumMigrationError, RefusedChange, sqlstate
 from .introspection import (
-    COMMENT_KEY,
     Column,
     Constraint,
     Default,
@@ -61,9 +59,6 @@ from .introspection import (
 
 #: The rewrite plan is logged here before any table is rewritten; ``migrate`` shows it.
 logger = logging.getLogger(__name__)
-
-#: Key, in a swapped-out type's comment, of what ``finish_old_type`` needs.
-SWAP_KEY = "swapped"
 
 
 @dataclass
@@ -164,7 +159,7 @@ def remove_value(
     existing = introspection.enum_type(connection, type_name)
     if existing is not None and value not in existing.values:
         # An online swap interrupted after its switch: the value is gone, the old type not yet.
-        online.finish_switched(schema_editor, type_name)
+        old_types.finish_interrupted_swaps(connection, into=type_name)
         return False
     blocking, online_plan = _online_plan(schema_editor, type_name, value, replacement)
     if online_plan is not None:
@@ -324,7 +319,7 @@ def _plan(connection, existing, value, replacement, dependents: Dependents) -> S
                          value)
     return SwapPlan(
         type_name=existing.name,
-        old_name=f"betintel_swap_{existing.oid}",
+        old_name=f"{old_types.BLOCKING_PREFIX}{existing.oid}",
         value=value,
         replacement=replacement,
         values=[v for v in existing.values if v != value],
@@ -487,84 +482,19 @@ def _prove_droppable(schema_editor, plan: SwapPlan) -> None:
         enum_sql.execute(schema_editor, enum_sql.drop_type(plan.old_qualified))
     finally:
         transaction.savepoint_rollback(savepoint, using=connection.alias)
-    marker = {COMMENT_KEY: {SWAP_KEY: {"into": plan.type_name, "values": plan.old_values}}}
-    enum_sql.execute(schema_editor,
-                     enum_sql.comment_on_type(plan.old_qualified, json.dumps(marker)))
+    enum_sql.execute(schema_editor, enum_sql.comment_on_type(
+        plan.old_qualified, old_types.marker(plan.type_name, plan.old_values)))
 
 
 def after_swap(connection, plan: SwapPlan) -> None:
-    """After the swap committed: finish the old type, and give the rewritten tables planner
-    statistics again (``ALTER COLUMN … TYPE`` drops them). Problems are logged, not raised:
-    the migration is committed."""
-    finish_old_type(connection, plan.old_name, plan.schema)
+    """After the swap committed: finish the old type (``old_types``), and give the rewritten
+    tables planner statistics again (``ALTER COLUMN … TYPE`` drops them). Problems are logged,
+    not raised: the migration is committed."""
+    old_types.finish_old_type(connection, plan.old_name, plan.schema)
     with connection.schema_editor(atomic=False) as editor:
         for table in plan.tables:
             if table.columns:
                 _analyze(editor, table)
-
-
-def finish_old_type(connection, old_name: str, schema: str | None = None) -> bool:
-    """Carry values added to the swapped-out type ``old_name`` into its successor, then drop it.
-
-    Waits (under the lock budget) for sessions still adding to it. Returns whether it is gone;
-    if not, the reason is logged and the next ``migrate`` finishes it.
-    """
-    try:
-        with connection.schema_editor(atomic=False) as editor, \
-                transaction.atomic(using=connection.alias):
-            restore_timeout = locks.keep_lock_timeout(connection)
-            old = hold_type(editor, old_name, "finishing a type swap", schema)
-            marker = swap_marker(old.comment) if old is not None else None
-            if marker is None:
-                return old is None
-            recorded = marker["values"]
-            into = (old.schema, marker["into"])
-            new = introspection.enum_type(connection, marker["into"], old.schema)
-            present = list(new.values) if new is not None else []
-            for position, value in enumerate(old.values):
-                if value in recorded or value in present or new is None:
-                    continue
-                after = next((v for v in reversed(old.values[:position]) if v in present), None)
-                locks.run_locked(editor, enum_sql.add_value(into, value, after=after),
-                                 f"carrying {value!r} into enum type {marker['into']}",
-                                 type_name=into)
-                present.insert(present.index(after) + 1 if after else len(present), value)
-                logger.warning(
-                    "Value %r was added to enum type %s while a type swap replaced it; it was "
-                    "carried into the new type.", value, marker["into"],
-                )
-            enum_sql.execute(editor, enum_sql.drop_type(old.qualified))
-            restore_timeout()
-        return True
-    except (DatabaseError, EnumMigrationError) as exc:
-        logger.warning(
-            "The swapped-out enum type %s was left in place (%s); the next migrate drops it.",
-            old_name, str(exc).strip().splitlines()[0],
-        )
-        return False
-
-
-def finish_interrupted_swaps(connection) -> None:
-    """Finish the old types of swaps whose ``after_swap`` did not run (process ended)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n.nspname, t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
-            "JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE t.typtype = 'e' AND t.typname LIKE 'betintel\\_swap\\_%%'"
-        )
-        rows = cursor.fetchall()
-    for schema, name, comment in rows:
-        if swap_marker(comment) is not None:
-            finish_old_type(connection, name, schema)
-
-
-def swap_marker(comment: str | None) -> dict | None:
-    """What a swapped-out type's comment records: its successor and its values at the swap."""
-    record = introspection.parse_comment(comment).get(COMMENT_KEY) or {}
-    marker = record.get(SWAP_KEY) if isinstance(record, dict) else None
-    if isinstance(marker, dict) and isinstance(marker.get("into"), str):
-        return {"into": marker["into"], "values": list(marker.get("values") or [])}
-    return None
 
 
 def _analyze(editor, table: TablePlan) -> None:

@@ -13,7 +13,7 @@ from django.core.management.commands import migrate
 from django.db import connections
 from django.utils.connection import ConnectionDoesNotExist
 
-from betintel.enums import locks, swap
+from betintel.enums import locks, old_types, swap
 from betintel.enums.autodetector import EnumAutodetector
 from betintel.enums.errors import EnumMigrationError, find_cause
 from betintel.enums.management.routing import routed
@@ -104,13 +104,14 @@ class Command(migrate.Command):
             yield
 
     def _finish_interrupted_swaps(self) -> None:
-        """Drop the old types of type swaps whose process ended right after committing."""
+        """Drop the old types of type swaps (blocking or online) whose process ended right
+        after committing."""
         try:
             connection = connections[self._alias]
         except ConnectionDoesNotExist:
             return  # Django's own handle() reports the unknown alias
         if connection.vendor == "postgresql":
-            swap.finish_interrupted_swaps(connection)
+            old_types.finish_interrupted_swaps(connection)
 
     @contextlib.contextmanager
     def _plans_on_stdout(self, verbosity: int):
