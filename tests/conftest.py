@@ -23,7 +23,6 @@ ENGINE_SETTINGS = "tests.engine_settings"
 #: ``site``; under the engine's settings these modules are not even imported. A whole module, or
 #: one test of an engine module (``module::test``).
 SITE_TESTS = frozenset({
-    "test_admin.py",  # the engine's admin, shown on bets' and audit's models
     "test_api.py",  # the API, shown on bets' types
     "test_audit_basic.py",
     "test_audit_chain.py",
@@ -41,11 +40,13 @@ SITE_TESTS = frozenset({
     "test_public_api.py",  # what audit/ and bets/ import from the engine
     "test_rolling_deploys.py",
     "test_seed_demo.py",
+    "test_site_admin.py",  # bets' and audit's admin pages, the status page on bets' types
     "test_validation.py",  # write rules, with refusals in audit's log
 })
 
 #: Tests of the engine alone: they run under the site's settings and under the engine's.
 ENGINE_TESTS = frozenset({
+    "test_admin.py",
     "test_adopt_makemigrations.py",
     "test_autodetector_basic.py",
     "test_autodetector_mixin.py",
