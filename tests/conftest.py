@@ -41,6 +41,7 @@ SITE_TESTS = frozenset({
     "test_rolling_deploys.py",
     "test_seed_demo.py",
     "test_site_admin.py",  # bets' and audit's admin pages, the status page on bets' types
+    "test_site_integration.py",  # the API and enum_status on bets' types, refusals in audit's log
     "test_validation.py",  # write rules, with refusals in audit's log
 })
 
