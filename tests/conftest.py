@@ -23,14 +23,12 @@ ENGINE_SETTINGS = "tests.engine_settings"
 #: ``site``; under the engine's settings these modules are not even imported. A whole module, or
 #: one test of an engine module (``module::test``).
 SITE_TESTS = frozenset({
-    "test_api.py",  # the API, shown on bets' types
     "test_audit_basic.py",
     "test_audit_chain.py",
     "test_audit_early_entries.py",
     "test_browser.py",
     "test_embedded.py",
     "test_engine_settings.py::test_manage_check__unparsable_environment__settings_import_and_check_names_it",
-    "test_enum_status.py",  # enum_status, shown on bets' types
     "test_error_logging.py",  # betintel's LOGGING
     "test_history.py",  # bets' migrations
     "test_migrate_concurrency.py",  # concurrent migrate, counted in audit's log
@@ -49,6 +47,7 @@ SITE_TESTS = frozenset({
 ENGINE_TESTS = frozenset({
     "test_admin.py",
     "test_adopt_makemigrations.py",
+    "test_api.py",
     "test_autodetector_basic.py",
     "test_autodetector_mixin.py",
     "test_autodetector_rules.py",
@@ -57,6 +56,7 @@ ENGINE_TESTS = frozenset({
     "test_conversion.py",
     "test_engine_settings.py",
     "test_enum_counts.py",
+    "test_enum_status.py",
     "test_feature_flag_source.py",
     "test_inspectdb.py",
     "test_labels_property.py",
