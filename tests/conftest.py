@@ -40,7 +40,6 @@ SITE_TESTS = frozenset({
     "test_seed_demo.py",
     "test_site_admin.py",  # bets' and audit's admin pages, the status page on bets' types
     "test_site_integration.py",  # the API and enum_status on bets' types, refusals in audit's log
-    "test_validation.py",  # write rules, with refusals in audit's log
 })
 
 #: Tests of the engine alone: they run under the site's settings and under the engine's.
@@ -75,6 +74,7 @@ ENGINE_TESTS = frozenset({
     "test_suite_runs.py",
     "test_swap.py",
     "test_swap_statistics.py",
+    "test_validation.py",
 })
 
 
