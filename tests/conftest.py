@@ -31,8 +31,6 @@ SITE_TESTS = frozenset({
     "test_engine_settings.py::test_manage_check__unparsable_environment__settings_import_and_check_names_it",
     "test_error_logging.py",  # betintel's LOGGING
     "test_history.py",  # bets' migrations
-    "test_migrate_concurrency.py",  # concurrent migrate, counted in audit's log
-    "test_migrate_roundtrip.py",  # the operations' lifecycle, counted in audit's log
     "test_operations_basic.py::test_sqlmigrate__shows_enum_sql",  # bets' 0002
     "test_production_default.py",
     "test_public_api.py",  # what audit/ and bets/ import from the engine
@@ -60,6 +58,8 @@ ENGINE_TESTS = frozenset({
     "test_inspectdb.py",
     "test_labels_property.py",
     "test_locks.py",
+    "test_migrate_concurrency.py",
+    "test_migrate_roundtrip.py",
     "test_new_site.py",
     "test_online_concurrency.py",
     "test_online_conversion.py",
