@@ -23,30 +23,28 @@ ENGINE_SETTINGS = "tests.engine_settings"
 #: ``site``; under the engine's settings these modules are not even imported. A whole module, or
 #: one test of an engine module (``module::test``).
 SITE_TESTS = frozenset({
-    "test_admin.py",  # the engine's admin, shown on bets' and audit's models
-    "test_api.py",  # the API, shown on bets' types
     "test_audit_basic.py",
     "test_audit_chain.py",
     "test_audit_early_entries.py",
     "test_browser.py",
     "test_embedded.py",
     "test_engine_settings.py::test_manage_check__unparsable_environment__settings_import_and_check_names_it",
-    "test_enum_status.py",  # enum_status, shown on bets' types
     "test_error_logging.py",  # betintel's LOGGING
     "test_history.py",  # bets' migrations
-    "test_migrate_concurrency.py",  # concurrent migrate, counted in audit's log
-    "test_migrate_roundtrip.py",  # the operations' lifecycle, counted in audit's log
     "test_operations_basic.py::test_sqlmigrate__shows_enum_sql",  # bets' 0002
     "test_production_default.py",
     "test_public_api.py",  # what audit/ and bets/ import from the engine
     "test_rolling_deploys.py",
     "test_seed_demo.py",
-    "test_validation.py",  # write rules, with refusals in audit's log
+    "test_site_admin.py",  # bets' and audit's admin pages, the status page on bets' types
+    "test_site_integration.py",  # the API and enum_status on bets' types, refusals in audit's log
 })
 
 #: Tests of the engine alone: they run under the site's settings and under the engine's.
 ENGINE_TESTS = frozenset({
+    "test_admin.py",
     "test_adopt_makemigrations.py",
+    "test_api.py",
     "test_autodetector_basic.py",
     "test_autodetector_mixin.py",
     "test_autodetector_rules.py",
@@ -55,10 +53,13 @@ ENGINE_TESTS = frozenset({
     "test_conversion.py",
     "test_engine_settings.py",
     "test_enum_counts.py",
+    "test_enum_status.py",
     "test_feature_flag_source.py",
     "test_inspectdb.py",
     "test_labels_property.py",
     "test_locks.py",
+    "test_migrate_concurrency.py",
+    "test_migrate_roundtrip.py",
     "test_new_site.py",
     "test_online_concurrency.py",
     "test_online_conversion.py",
@@ -73,6 +74,7 @@ ENGINE_TESTS = frozenset({
     "test_suite_runs.py",
     "test_swap.py",
     "test_swap_statistics.py",
+    "test_validation.py",
 })
 
 

@@ -1,4 +1,8 @@
-"""``GET /api/enums/``: writable values for everyone, every value with its state for staff."""
+"""``GET /api/enums/``: writable values for everyone, every value with its state for staff.
+
+Shown on ``tests.enumapp``'s ``Finish`` (``satin`` flagged ``enable_satin``, ``metallic``
+deprecated); bets' types in the API are tested in ``test_site_integration``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pytest
 from django.test import modify_settings
 from django.urls import reverse
 
-from bets.models import BetType
+from tests.enumapp.models import Finish
 
 URL = "/api/enums/"
 
@@ -35,22 +39,20 @@ def test_api__anonymous__writable_values_with_labels_only(client, settings):
     assert "Cookie" in response["Vary"]
     payload = response.json()
     assert set(payload) == {"enums"}
-    bet_types = values(payload, "bet_type_enum")
-    assert list(bet_types) == ["h2h", "spreads", "totals", "player_points", "player_rebounds"]
-    assert bet_types["h2h"] == {"value": "h2h", "label": "Moneyline"}
-    assert {"sport_enum", "bet_status_enum"} <= set(payload["enums"])
+    finishes = values(payload, "finish_enum")
+    assert list(finishes) == ["matte", "gloss"]
+    assert finishes["matte"] == {"value": "matte", "label": "Matte"}
+    assert {"colour_enum", "finish_enum"} <= set(payload["enums"])
 
 
 @pytest.mark.django_db
 def test_api__anonymous__flagged_value_listed_while_its_flag_is_on(client, settings):
-    settings.FEATURE_FLAGS = ["enable_player_assists"]
+    settings.FEATURE_FLAGS = ["enable_satin"]
 
     payload = client.get(URL).json()
 
-    assert list(values(payload, "bet_type_enum")) == [member.value for member in BetType]
-    assert values(payload, "bet_type_enum")["player_assists"] == {
-        "value": "player_assists", "label": "Player Assists",
-    }
+    assert list(values(payload, "finish_enum")) == ["matte", "gloss", "satin"]
+    assert values(payload, "finish_enum")["satin"] == {"value": "satin", "label": "Satin"}
 
 
 @pytest.mark.django_db
@@ -60,7 +62,7 @@ def test_api__logged_in_but_not_staff__public_view(client, django_user_model, se
 
     payload = client.get(URL).json()
 
-    assert "player_assists" not in values(payload, "bet_type_enum")
+    assert "satin" not in values(payload, "finish_enum")
     assert "feature_flags" not in payload
 
 
@@ -72,14 +74,13 @@ def test_api__staff__every_value_with_state_and_flags(client, staff, settings):
     payload = client.get(URL).json()
 
     assert payload["feature_flags"] == ["some_other_flag"]
-    bet_types = values(payload, "bet_type_enum")
-    assert list(bet_types) == [member.value for member in BetType]
-    assert bet_types["player_assists"] == {
-        "value": "player_assists", "label": "Player Assists", "state": "flagged",
-        "writable": False, "flag": "enable_player_assists", "flag_on": False,
-        "replacement": None,
+    finishes = values(payload, "finish_enum")
+    assert list(finishes) == [member.value for member in Finish]
+    assert finishes["satin"] == {
+        "value": "satin", "label": "Satin", "state": "flagged", "writable": False,
+        "flag": "enable_satin", "flag_on": False, "replacement": None,
     }
-    assert bet_types["h2h"]["state"] == "active" and bet_types["h2h"]["writable"] is True
+    assert finishes["matte"]["state"] == "active" and finishes["matte"]["writable"] is True
 
 
 @pytest.mark.django_db

@@ -1,4 +1,9 @@
-"""``manage.py enum_status``: the report, drift, --check, --database and row counts."""
+"""``manage.py enum_status``: the report, drift, --check, --database and row counts.
+
+Shown on ``tests.enumapp`` (``Colour``; ``Finish`` with ``satin`` flagged ``enable_satin`` and
+``metallic`` deprecated) and ``tests.statusapp``; the report on the site's own types is tested
+in ``test_site_integration``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -14,10 +18,10 @@ from django.db import connection
 from django.test import modify_settings
 from psycopg import sql
 
-from bets.models import Bet, BetType
+from tests.enumapp.models import Finish, Paint
 from tests.helpers import run_command
+from tests.processes import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 VALUE_KEYS = {
     "value", "label", "in_code", "in_db", "state", "flag", "flag_on", "rows", "rows_estimated",
 }
@@ -42,17 +46,17 @@ def execute(statement: sql.Composable) -> None:
         cursor.execute(statement.as_string(connection.connection))
 
 
-def make_bets(**per_type: int) -> None:
-    Bet.objects.bulk_create(
-        Bet(sport="soccer", bet_type=bet_type, selection="x", odds="2.000", stake="1.00")
-        for bet_type, number in per_type.items()
+def make_paints(**per_finish: int) -> None:
+    Paint.objects.bulk_create(
+        Paint(name="x", finish=finish)
+        for finish, number in per_finish.items()
         for _ in range(number)
     )
 
 
 @pytest.mark.django_db
 def test_enum_status__clean_database__ok_and_exit_0():
-    make_bets(h2h=3, totals=1)
+    make_paints(matte=3, metallic=1)
 
     report, code = status("--check")
 
@@ -60,20 +64,19 @@ def test_enum_status__clean_database__ok_and_exit_0():
     assert report["database"] == "default"
     assert report["ok"] is True
     assert all(entry["drift"] == [] for entry in report["enums"])
-    bet_type = type_entry(report, "bet_type_enum")
-    assert bet_type["choices"] == "bets.models.BetType"
-    assert bet_type["columns"] == ["bets_bet.bet_type"]
-    assert [item["value"] for item in bet_type["values"]] == [member.value for member in BetType]
-    assert all(set(item) == VALUE_KEYS for item in bet_type["values"])
-    assert value_entry(bet_type, "h2h") == {
-        "value": "h2h", "label": "Moneyline", "in_code": True, "in_db": True,
+    finish = type_entry(report, "finish_enum")
+    assert finish["choices"] == "tests.enumapp.models.Finish"
+    assert finish["columns"] == ["enumapp_paint.finish"]
+    assert [item["value"] for item in finish["values"]] == [member.value for member in Finish]
+    assert all(set(item) == VALUE_KEYS for item in finish["values"])
+    assert value_entry(finish, "matte") == {
+        "value": "matte", "label": "Matte", "in_code": True, "in_db": True,
         "state": "active", "flag": None, "flag_on": None, "rows": 3, "rows_estimated": False,
     }
-    assert value_entry(bet_type, "totals")["rows"] == 1
-    assert value_entry(bet_type, "spreads")["rows"] == 0
-    assert {"sport_enum", "bet_status_enum", "auditactionenum"} <= {
-        entry["type"] for entry in report["enums"]
-    }
+    assert value_entry(finish, "metallic")["rows"] == 1
+    assert value_entry(finish, "metallic")["state"] == "deprecated"
+    assert value_entry(finish, "gloss")["rows"] == 0
+    assert {"colour_enum", "finish_enum"} <= {entry["type"] for entry in report["enums"]}
 
 
 @pytest.mark.django_db
@@ -81,28 +84,28 @@ def test_enum_status__text__a_table_per_type_and_a_verdict():
     out, err, code = run_command("enum_status")
 
     assert code == 0
-    assert "bet_type_enum  (bets.models.BetType)" in out
-    assert "columns: bets_bet.bet_type" in out
-    assert any(line.split()[:2] == ["h2h", "Moneyline"] for line in out.splitlines())
-    assert "enable_player_assists (off)" in out
+    assert "finish_enum  (tests.enumapp.models.Finish)" in out
+    assert "columns: enumapp_paint.finish" in out
+    assert any(line.split()[:2] == ["matte", "Matte"] for line in out.splitlines())
+    assert "enable_satin (off)" in out
     assert "OK: the code and the database agree" in out
 
 
 @pytest.mark.django_db
 def test_enum_status__label_added_behind_the_codes_back__drift_names_it_and_check_exits_1():
-    execute(sql.SQL("ALTER TYPE bet_type_enum ADD VALUE {}").format(sql.Literal("sneaky_bet")))
+    execute(sql.SQL("ALTER TYPE finish_enum ADD VALUE {}").format(sql.Literal("sneaky_finish")))
 
     out, err, code = run_command("enum_status", "--check")
     report, json_code = status("--check")
 
     assert code == 1 and json_code == 1
-    assert "DRIFT" in out and "'sneaky_bet'" in out
+    assert "DRIFT" in out and "'sneaky_finish'" in out
     assert report["ok"] is False
-    bet_type = type_entry(report, "bet_type_enum")
-    assert len(bet_type["drift"]) == 1
-    assert "'sneaky_bet'" in bet_type["drift"][0]
-    assert "unknown to the code" in bet_type["drift"][0]
-    sneaky = value_entry(bet_type, "sneaky_bet")
+    finish = type_entry(report, "finish_enum")
+    assert len(finish["drift"]) == 1
+    assert "'sneaky_finish'" in finish["drift"][0]
+    assert "unknown to the code" in finish["drift"][0]
+    sneaky = value_entry(finish, "sneaky_finish")
     assert (sneaky["in_code"], sneaky["in_db"], sneaky["label"]) == (False, True, None)
 
 
@@ -158,16 +161,16 @@ def test_enum_status__migration_not_applied__type_missing_is_drift():
 
 @pytest.mark.django_db
 def test_enum_status__deprecated_in_database_only__drift():
-    comment = json.dumps({"betintel": {"deprecated": {"totals": None}}})
-    execute(sql.SQL("COMMENT ON TYPE bet_type_enum IS {}").format(sql.Literal(comment)))
+    comment = json.dumps({"betintel": {"deprecated": {"green": None}}})
+    execute(sql.SQL("COMMENT ON TYPE colour_enum IS {}").format(sql.Literal(comment)))
 
     report, code = status("--check")
 
     assert code == 1
-    bet_type = type_entry(report, "bet_type_enum")
-    assert len(bet_type["drift"]) == 1
-    assert "'totals'" in bet_type["drift"][0]
-    assert "deprecated in the database but not in the code" in bet_type["drift"][0]
+    colour = type_entry(report, "colour_enum")
+    assert len(colour["drift"]) == 1
+    assert "'green'" in colour["drift"][0]
+    assert "deprecated in the database but not in the code" in colour["drift"][0]
 
 
 @pytest.mark.django_db
@@ -200,26 +203,26 @@ def test_enum_status__feature_flag_unset__flagged_value_shown_off(settings):
     report, _ = status()
     out, _, _ = run_command("enum_status")
 
-    assists = value_entry(type_entry(report, "bet_type_enum"), "player_assists")
-    assert assists["state"] == "flagged"
-    assert assists["flag"] == "enable_player_assists"
-    assert assists["flag_on"] is False
+    satin = value_entry(type_entry(report, "finish_enum"), "satin")
+    assert satin["state"] == "flagged"
+    assert satin["flag"] == "enable_satin"
+    assert satin["flag_on"] is False
     assert "Feature flags on: none." in out
-    assert "enable_player_assists (off)" in out
+    assert "enable_satin (off)" in out
 
 
 @pytest.mark.django_db
 def test_enum_status__feature_flag_set__flagged_value_shown_on(settings):
-    settings.FEATURE_FLAGS = ["enable_player_assists"]
+    settings.FEATURE_FLAGS = ["enable_satin"]
 
     report, _ = status()
     out, _, _ = run_command("enum_status")
 
-    assists = value_entry(type_entry(report, "bet_type_enum"), "player_assists")
-    assert (assists["state"], assists["flag_on"]) == ("flagged", True)
-    assert value_entry(type_entry(report, "bet_type_enum"), "h2h")["flag_on"] is None
-    assert "Feature flags on: enable_player_assists." in out
-    assert "enable_player_assists (on)" in out
+    satin = value_entry(type_entry(report, "finish_enum"), "satin")
+    assert (satin["state"], satin["flag_on"]) == ("flagged", True)
+    assert value_entry(type_entry(report, "finish_enum"), "matte")["flag_on"] is None
+    assert "Feature flags on: enable_satin." in out
+    assert "enable_satin (on)" in out
 
 
 def test_enum_status__unknown_database_alias__clear_error():
@@ -231,7 +234,8 @@ def test_enum_status__unknown_database_alias__clear_error():
 
 
 def test_enum_status__unknown_database_alias__no_traceback_on_the_command_line():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    # The suite's own settings (the site's, or the engine's alone), as pytest-django named them.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
     finished = subprocess.run(
         [sys.executable, "manage.py", "enum_status", "--database", "nowhere"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -258,12 +262,12 @@ def test_enum_status__help__on_the_command_and_every_argument():
 
 @pytest.mark.django_db
 def test_enum_status__counts_none__no_rows():
-    make_bets(h2h=2)
+    make_paints(matte=2)
 
     report, _ = status("--counts", "none")
 
-    h2h = value_entry(type_entry(report, "bet_type_enum"), "h2h")
-    assert (h2h["rows"], h2h["rows_estimated"]) == (None, False)
+    matte = value_entry(type_entry(report, "finish_enum"), "matte")
+    assert (matte["rows"], matte["rows_estimated"]) == (None, False)
 
 
 def test_code_types__array_of_enum_field__type_found_through_its_base():
@@ -277,7 +281,7 @@ def test_code_types__array_of_enum_field__type_found_through_its_base():
     registry = Apps(["tests.enumapp"])
 
     class Tagged(models.Model):
-        tags = ArrayField(EnumField(BetType, type_name="bet_type_enum"), default=list)
+        tags = ArrayField(EnumField(Finish, type_name="finish_enum"), default=list)
 
         class Meta:
             app_label = "enumapp"
@@ -285,5 +289,5 @@ def test_code_types__array_of_enum_field__type_found_through_its_base():
 
     found = code_types(app_registry=registry)
 
-    assert "enumapp.Tagged.tags" in found["bet_type_enum"].field_labels
-    assert found["bet_type_enum"].choices == "bets.models.BetType"
+    assert "enumapp.Tagged.tags" in found["finish_enum"].field_labels
+    assert found["finish_enum"].choices == "tests.enumapp.models.Finish"

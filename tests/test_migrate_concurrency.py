@@ -3,7 +3,9 @@ second sessions, on the test database.
 
 ``tests.enumapp`` gets a temporary migration package (its real migrations, then ours): purple
 is added, held by a row, deprecated, and removed by a type swap in ``0904``. A reader holding
-``enumapp_swatch`` keeps the swap waiting under its lock budget while the test acts.
+``enumapp_swatch`` keeps the swap waiting under its lock budget while the test acts. The
+``migrate`` processes install ``tests.listenerapp``, which writes what their operations
+announce (``signals.enum_changed``, once committed) to a file the test reads.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from audit.models import AuditLog
 from betintel.enums.swap import remove_value
 from tests.helpers import enum_labels, run_sql
+from tests.listenerapp.listener import read_from
 from tests.processes import second_session, spawn_manage
 from tests.test_migrate_roundtrip import MigrationPackage
 
@@ -44,7 +47,7 @@ def package(tmp_path, settings):
                 "value='purple', replacement='blue')")
     call_command("migrate", "enumapp", "0903", verbosity=0)
     package.tmp_path = tmp_path
-    package.first_audit_id = AuditLog.objects.order_by("-id").values_list("id", flat=True).first()
+    package.heard_file = tmp_path / "heard.jsonl"
     yield package
     for value in set(enum_labels("colour_enum")) - {"red", "green", "blue", "purple"}:
         with connection.schema_editor() as editor:
@@ -55,7 +58,9 @@ def package(tmp_path, settings):
 def _migrate(package, *args: str, **settings):
     return spawn_manage(
         "migrate", "enumapp", *args, settings={
-            "MIGRATION_MODULES": {"enumapp": package.name}, **WAITING, **settings},
+            "MIGRATION_MODULES": {"enumapp": package.name}, **WAITING, **settings,
+            "INSTALLED_APPS": [*django_settings.INSTALLED_APPS, "tests.listenerapp"],
+            "HEARD_ENUM_CHANGES_FILE": str(package.heard_file)},
         pythonpath=[package.tmp_path],
     )
 
@@ -97,11 +102,10 @@ def _recorded(name: str) -> int:
     return MigrationRecorder.Migration.objects.filter(app="enumapp", name=name).count()
 
 
-def _audited(package, name: str) -> list[dict]:
-    entries = AuditLog.objects.filter(details__migration=f"enumapp.{name}")
-    if package.first_audit_id is not None:
-        entries = entries.filter(id__gt=package.first_audit_id)
-    return [entry.details for entry in entries]
+def _announced(package, name: str) -> list[dict]:
+    """What the ``migrate`` processes' operations of migration ``name`` announced."""
+    return [heard for heard in read_from(package.heard_file)
+            if heard["migration"] == f"enumapp.{name}"]
 
 
 def _orphan_labels() -> list:
@@ -150,7 +154,7 @@ def test_two_migrates_at_once__take_turns_each_migration_applied_once(package, r
     assert "No migrations to apply." in second_out
     assert "Applying" not in second_out
     assert _recorded("0904_remove_purple") == 1
-    assert [entry["direction"] for entry in _audited(package, "0904_remove_purple")] == [
+    assert [heard["direction"] for heard in _announced(package, "0904_remove_purple")] == [
         "forwards"]
     assert enum_labels("colour_enum") == ["red", "green", "blue"]
     assert run_sql("SELECT colour::text FROM enumapp_swatch WHERE name = 'p1'") == [("blue",)]
@@ -173,7 +177,7 @@ def test_value_added_by_another_migrate_during_a_swap__applied_after_it_and_pres
     assert enum_labels("colour_enum") == ["red", "green", "blue", "teal"]
     assert _orphan_labels() == []
     assert _recorded("0905_add_teal") == 1
-    assert [entry["value"] for entry in _audited(package, "0905_add_teal")] == ["teal"]
+    assert [heard["value"] for heard in _announced(package, "0905_add_teal")] == ["teal"]
 
 
 @pytest.fixture
