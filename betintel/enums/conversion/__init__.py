@@ -32,7 +32,8 @@ old column keeps the value, and the conversion stops before its switch naming su
 resumes once they are changed). Either way the stray-value check runs first.
 
 The operations are in ``operations.py`` and the field shapes they recognise (``is_conversion``,
-``intermediate_field``) in ``fields.py``.
+``intermediate_field``) in ``fields.py``. Migrations name the operations by this package
+(``betintel.enums.conversion.ConvertToEnumField``), never by the module inside it.
 """
 
 from __future__ import annotations

@@ -10,10 +10,17 @@ from .fields import intermediate_field, is_conversion
 from .plan import plan_conversion
 from .run import run_conversion
 
+#: Where migrations name these operations: ``MigrationWriter`` writes a class's
+#: ``__module__``, and a migration, once written, must not depend on how this package is laid
+#: out inside.
+PUBLIC_MODULE = "betintel.enums.conversion"
+
 
 class EnumConversion(AlterField):
     """An ``AlterField`` whose database step converts the column between a character type and
     an enum type; migration state is Django's."""
+
+    __module__ = PUBLIC_MODULE
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         to_model = to_state.apps.get_model(app_label, self.model_name)
@@ -51,6 +58,8 @@ class ConvertToEnumField(EnumConversion):
     """A character field (or an array of one) becomes an ``EnumField``; backwards converts
     back. Refused, with nothing changed, while rows hold values that are not in the type."""
 
+    __module__ = PUBLIC_MODULE
+
     def describe(self) -> str:
         enum_field = base_enum_field(self.field)
         return (
@@ -66,6 +75,8 @@ class ConvertToEnumField(EnumConversion):
 class ConvertFromEnumField(EnumConversion):
     """An ``EnumField`` (or an array of one) becomes a character field again; backwards
     converts back to the enum type, refused while rows hold values the type lacks."""
+
+    __module__ = PUBLIC_MODULE
 
     def describe(self) -> str:
         return f"Convert field {self.name} on {self.model_name} from an enum type to text"
