@@ -8,6 +8,8 @@ nested alike. Any other ``AlterField`` touching an ``EnumField`` is Django's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import models
 
 from ..fields import EnumField, base_enum_field
@@ -20,29 +22,28 @@ def is_conversion(old_field, new_field) -> bool:
         return False
     char = old_field if new_enum is not None else new_field
     enum = new_field if new_enum is not None else old_field
-    return _character_shape(char) == enum_shape(enum)
-
-
-def _character_shape(model_field) -> tuple[str, ...] | None:
-    """``("scalar",)`` for a character field, ``("array", …)`` for arrays of one; else None."""
-    if isinstance(model_field, EnumField):
-        return None
-    if isinstance(model_field, models.CharField | models.TextField):
-        return ("scalar",)
-    base = getattr(model_field, "base_field", None)
-    if base is not None:
-        inner = _character_shape(base)
-        return ("array", *inner) if inner else None
-    return None
+    return _shape(char, _is_character) == enum_shape(enum)
 
 
 def enum_shape(model_field) -> tuple[str, ...] | None:
     """``("scalar",)`` for an ``EnumField``, ``("array", …)`` for arrays of one; else None."""
-    if isinstance(model_field, EnumField):
+    return _shape(model_field, lambda inner: isinstance(inner, EnumField))
+
+
+def _is_character(model_field) -> bool:
+    # An EnumField is a CharField to Django, never a character column to us.
+    return isinstance(model_field, models.CharField | models.TextField) and not isinstance(
+        model_field, EnumField)
+
+
+def _shape(model_field, is_base: Callable[[models.Field], bool]) -> tuple[str, ...] | None:
+    """``("scalar",)`` when ``is_base(model_field)``, ``("array", …)`` for arrays of such a
+    field, nested alike; else None."""
+    if is_base(model_field):
         return ("scalar",)
     base = getattr(model_field, "base_field", None)
     if base is not None:
-        inner = enum_shape(base)
+        inner = _shape(base, is_base)
         return ("array", *inner) if inner else None
     return None
 
