@@ -345,6 +345,19 @@ def test_operations__deconstruct_and_round_trip_through_the_writer(scratch_types
                               ).migration_name_fragment == "adopted_colour_to_enum"
 
 
+def test_operations__written_by_the_package_path_not_its_modules(scratch_types):
+    from django.db.migrations import Migration
+
+    names = _Names(scratch_types)
+    migration = Migration("0002_convert", "enumapp")
+    migration.operations = [ConvertToEnumField("adopted", "colour", _enum_field(names)),
+                            ConvertFromEnumField("adopted", "colour", _char_field())]
+    text = MigrationWriter(migration).as_string()
+    assert "import betintel.enums.conversion\n" in text
+    assert "betintel.enums.conversion.ConvertToEnumField(" in text
+    assert "betintel.enums.conversion.ConvertFromEnumField(" in text
+
+
 def test_convert__other_session_holds_the_table__gives_up_naming_it_nothing_changed(
     scratch_types, settings
 ):

@@ -8,8 +8,9 @@ converted column (a plain index, a unique constraint) need nothing from us: ``AL
 TYPE`` rebuilds them itself, except those it refuses to handle (views, rules, triggers,
 policies), which are reported too.
 
-A column converted between a character type and an enum type (``conversion.py``) needs its own
-few: Django's ``_like`` index on it, and the indexes and constraints whose expressions use it.
+A column converted between a character type and an enum type (``conversion/plan.py``) needs
+its own few: Django's ``_like`` index on it, and the indexes and constraints whose expressions
+use it.
 """
 
 from __future__ import annotations
