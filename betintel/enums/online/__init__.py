@@ -42,7 +42,7 @@ API: ``choose(schema_editor, swap_plan, dependents)`` returns an ``OnlinePlan`` 
 ``remove_value(schema_editor, online_plan)`` holds the type (``Guard``), plans again and runs
 ``OnlineSwap.run()``, then ``analyze()``. ``under_way(connection)`` gives ``{type name:
 state}``; ``abandon(schema_editor, type_name)`` drops an unfinished swap. The same steps
-convert one column (``conversion.py``, ``conversion_steps.py``): ``choose_conversion`` decides,
+convert one column (``conversion/``, ``conversion_steps.py``): ``choose_conversion`` decides,
 ``convert(schema_editor, plan)`` runs or resumes it, ``leave_conversion`` drops what an
 unfinished one left before converting in place, ``conversions_under_way(connection)`` gives
 ``{"schema.table.column": state}``.
