@@ -28,7 +28,6 @@ from django.db import DatabaseError, transaction
 from . import introspection, locks
 from . import sql as enum_sql
 from .errors import EnumMigrationError
-from .introspection import online as catalog
 
 #: The swaps' logger, which ``migrate`` shows.
 logger = logging.getLogger("betintel.enums.swap")
@@ -94,8 +93,8 @@ def finish_old_type(connection, old_name: str, schema: str | None = None) -> boo
 def finish_interrupted_swaps(connection, into: str | None = None) -> None:
     """Finish the old types of swaps whose process ended before dropping them (all of them,
     or those replaced by enum type ``into``)."""
-    for schema, name, comment in catalog.kept_old_types(connection,
-                                                        [BLOCKING_PREFIX, ONLINE_PREFIX]):
+    kept = introspection.kept_old_types(connection, [BLOCKING_PREFIX, ONLINE_PREFIX])
+    for schema, name, comment in kept:
         found = swap_marker(comment)
         if found is not None and into in (None, found["into"]):
             finish_old_type(connection, name, schema)

@@ -39,6 +39,7 @@ from .types import (
     enum_type,
     enum_types,
     every_enum_type,
+    kept_old_types,
     model_tables,
     other_owner,
     parse_comment,
@@ -51,7 +52,7 @@ __all__ = [
     "COMMENT_KEY", "CURRENT_NAMESPACE", "Column", "ColumnStats", "Constraint", "Default",
     "Dependents", "EnumType", "Index", "Table", "advisory_holder", "blocking_sessions",
     "column_statistics", "describe_dependents", "enum_array_types", "enum_columns", "enum_type",
-    "enum_types", "every_enum_type", "expression_dependents", "model_tables", "other_owner",
-    "parse_comment", "pattern_indexes", "recorded_deprecations", "table_column",
+    "enum_types", "every_enum_type", "expression_dependents", "kept_old_types", "model_tables",
+    "other_owner", "parse_comment", "pattern_indexes", "recorded_deprecations", "table_column",
     "table_estimates", "type_dependents", "type_exists", "type_schema",
 ]

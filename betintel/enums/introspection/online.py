@@ -257,15 +257,3 @@ WHERE d.refclassid = 'pg_type'::regclass AND t.typname = %s
   AND left(coalesce(con.conname, c.relname), 9) = 'betintel_'
 """, [type_name])
 
-
-def kept_old_types(connection, prefixes: list[str]) -> list[tuple[str, str, str | None]]:
-    """``(schema, name, comment)`` of every enum type, in any schema, named with any of
-    ``prefixes``: the old types swaps kept past their commit."""
-    return _rows(
-        connection,
-        "SELECT n.nspname, t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
-        "JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' "
-        "AND EXISTS (SELECT FROM unnest(%s::text[]) p WHERE starts_with(t.typname, p)) "
-        "ORDER BY n.nspname, t.typname",
-        [prefixes],
-    )

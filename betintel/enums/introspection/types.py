@@ -168,6 +168,20 @@ def guarded_labels(type_sql: str, values: list[str]) -> tuple[str, list]:
     return _GUARDED_LABELS_SQL.format(type=type_sql, labels=labels), [type_sql, *sendable]
 
 
+def kept_old_types(connection, prefixes: list[str]) -> list[tuple[str, str, str | None]]:
+    """``(schema, name, comment)`` of every enum type, in any schema, named with any of
+    ``prefixes``: the old types swaps kept past their commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname, t.typname, obj_description(t.oid, 'pg_type') FROM pg_type t "
+            "JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' "
+            "AND EXISTS (SELECT FROM unnest(%s::text[]) p WHERE starts_with(t.typname, p)) "
+            "ORDER BY n.nspname, t.typname",
+            [prefixes],
+        )
+        return cursor.fetchall()
+
+
 def recorded_deprecations(comment: str | None) -> dict[str, str | None]:
     """Deprecations recorded in a type's comment: ``{value: replacement or None}``."""
     record = parse_comment(comment).get(COMMENT_KEY) or {}
