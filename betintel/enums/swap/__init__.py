@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 from psycopg import sql
 
-from . import conf, introspection, locks, old_types, online
-from . import sql as enum_sql
-from .deprecation import comment_without_value
-from .errors import EnumMigrationError, RefusedChange, sqlstate
-from .introspection import (
+from .. import conf, introspection, locks, old_types, online
+from .. import sql as enum_sql
+from ..deprecation import comment_without_value
+from ..errors import EnumMigrationError, RefusedChange, sqlstate
+from ..introspection import (
     Column,
     Constraint,
     Default,
