@@ -228,7 +228,7 @@ def _blocking_plan(kind: str, value: str, replacement: str | None):
 
     existing = introspection.enum_type(connection, kind)
     dependents = type_dependents(connection, kind)
-    return swap._plan(connection, existing, value, replacement, dependents), dependents
+    return swap.plan_removal(connection, existing, value, replacement, dependents), dependents
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The old enum type a swap keeps past its commit, and its drop (SPEC §4, §4a).
 
-Both swaps (the blocking one, ``swap.py``, and the online one, ``online/``) replace a type by a
+Both swaps (the blocking one, ``swap/``, and the online one, ``online/``) replace a type by a
 new one that takes its name. A session that named the type before the swap committed and
 waits for its lock to ``ALTER TYPE … ADD VALUE`` gets the old type once the swap commits
 (PostgreSQL does not look the name up again): its value lands in the old type. So the old type
@@ -34,7 +34,8 @@ logger = logging.getLogger("betintel.enums.swap")
 
 #: Key, in an old type's comment, of what ``carry_and_drop`` needs.
 SWAP_KEY = "swapped"
-#: How each swap names the old type it keeps (``swap._plan``, ``online.names.old_type_name``).
+#: How each swap names the old type it keeps (``swap.plan_removal``,
+#: ``online.names.old_type_name``).
 BLOCKING_PREFIX = "betintel_swap_"
 ONLINE_PREFIX = "betintel_old_"
 

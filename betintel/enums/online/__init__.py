@@ -1,7 +1,7 @@
 """The online type swap: removing a value beside live traffic (SPEC §4a); and the online
 conversion of a column between a character type and an enum type (SPEC §4b).
 
-A blocking swap (``swap.py``) rewrites each table under ``ACCESS EXCLUSIVE``. Online, each table
+A blocking swap (``swap/``) rewrites each table under ``ACCESS EXCLUSIVE``. Online, each table
 keeps serving reads and writes while a copy of its enum columns is built beside it; only the
 final switch takes the table's lock, for catalog changes alone.
 

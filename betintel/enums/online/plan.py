@@ -230,12 +230,12 @@ def _plan_defaults(online: OnlinePlan, table: OnlineTable, dependents: Dependent
 
 def plan_held(connection, online: OnlinePlan) -> OnlinePlan:
     """``online`` planned again from the catalog (call it while the type is held)."""
-    from ..swap import _plan
+    from ..swap import plan_removal  # here: the swap package imports online
 
     existing = introspection.enum_type(connection, online.type_name)
     dependents = type_dependents(connection, online.type_name)
-    fresh = plan_swap(connection, _plan(connection, existing, online.value, online.replacement,
-                                        dependents), dependents)
+    blocking = plan_removal(connection, existing, online.value, online.replacement, dependents)
+    fresh = plan_swap(connection, blocking, dependents)
     if dependents.blockers or fresh.reasons:
         raise RefusedChange(
             f"Enum type {online.type_name} changed while its online swap was being planned "

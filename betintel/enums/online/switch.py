@@ -191,10 +191,10 @@ class Switch:
         return statements
 
     def _default(self, table: OnlineTable, default) -> sql.Composable:
-        from ..swap import _new_default
+        from ..swap import mapped_default  # here: the swap package imports online
 
-        new = _new_default(self.connection, default, self.plan.new_type, self.plan.value,
-                           self.plan.replacement)
+        new = mapped_default(self.connection, default, self.plan.new_type, self.plan.value,
+                             self.plan.replacement)
         if isinstance(new, sql.SQL):  # an expression kept as the server deparsed it
             return self._rewrite(table, default.expression)
         return new

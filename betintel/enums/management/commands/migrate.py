@@ -118,7 +118,7 @@ class Command(migrate.Command):
         """Route the swap's plan (tables to rewrite, rows, size) to our stdout while we run;
         at verbosity 0 it goes nowhere (not even to the project's console handler)."""
         handler = _OutputHandler(self.stdout) if verbosity >= 1 else logging.NullHandler()
-        with routed(logging.getLogger(swap.__name__), handler, logging.INFO):
+        with routed(swap.logger, handler, logging.INFO):
             yield
 
     def _explain(self, exc: BaseException) -> CommandError | None:
