@@ -249,6 +249,29 @@ def test_operation__deconstruct_round_trips_through_migration_writer(operation):
     assert rebuilt.deconstruct() == operation.deconstruct()
 
 
+def test_operations__migration_writer__named_from_the_operations_package():
+    # Written migrations import betintel.enums.operations and name each operation from it,
+    # whichever of its modules defines the class.
+    migration = Migration("0099_x", "bets")
+    migration.operations = [
+        CreateEnumType("sport_enum", ["a"]),
+        DropEnumType("sport_enum", ["a"]),
+        AddEnumValue("sport_enum", "b"),
+        RenameEnumValue("sport_enum", "a", "c"),
+        DeprecateEnumValue("sport_enum", "c"),
+        RemoveEnumValue("sport_enum", "c"),
+    ]
+    source = MigrationWriter(migration).as_string()
+
+    imports = [line for line in source.splitlines() if line.startswith("import betintel")]
+    named = [line.strip() for line in source.splitlines() if line.strip().startswith("betintel.")]
+    assert imports == ["import betintel.enums.operations"]
+    assert named == [
+        f"betintel.enums.operations.{type(operation).__name__}("
+        for operation in migration.operations
+    ]
+
+
 def test_sqlmigrate__shows_enum_sql():
     from tests.helpers import run_command
 
