@@ -32,10 +32,3 @@ __all__ = [
     "RemoveEnumValue",
     "RenameEnumValue",
 ]
-
-# Django's MigrationWriter writes ``import <class.__module__>`` for an operation and names it
-# from there: migration files (already written ones too) name each operation from this
-# package, whichever module defines it.
-for _name in __all__:
-    globals()[_name].__module__ = __name__
-del _name

@@ -40,8 +40,16 @@ def check_labels(type_name: str, values) -> None:
         )
 
 
+#: Where migrations name the operations: Django's ``MigrationWriter`` writes ``import
+#: <class.__module__>`` and names each operation from there, so migration files (already
+#: written ones too) must not depend on which module of this package defines it.
+PUBLIC_MODULE = "betintel.enums.operations"
+
+
 class EnumOperation(Operation):
     """What every enum operation shares: the guard, the announcement, ``deconstruct``."""
+
+    __module__ = PUBLIC_MODULE
 
     reversible = True
     category = OperationCategory.ALTERATION

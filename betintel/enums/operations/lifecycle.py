@@ -12,7 +12,7 @@ from ..deprecation import clear_deprecation, deprecations_without, record_deprec
 from ..errors import RefusedChange
 from ..signals import EnumAction
 from ..state import alter_enum_fields, state_types
-from .base import EnumOperation, check_labels, name_fragment
+from .base import PUBLIC_MODULE, EnumOperation, check_labels, name_fragment
 
 
 class ReplacedValueOperation(EnumOperation):
@@ -28,6 +28,8 @@ class ReplacedValueOperation(EnumOperation):
 
 class DeprecateEnumValue(ReplacedValueOperation):
     """Record ``value`` as deprecated in the database (the type's comment); backwards clears it."""
+
+    __module__ = PUBLIC_MODULE
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         def change(values, deprecated):
@@ -75,6 +77,8 @@ class RemoveEnumValue(ReplacedValueOperation):
     Backwards adds the value again at its old position (deprecated again, as it was before the
     removal); the rows that held it stay moved.
     """
+
+    __module__ = PUBLIC_MODULE
 
     category = OperationCategory.REMOVAL
 

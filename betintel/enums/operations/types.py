@@ -9,7 +9,7 @@ from .. import introspection
 from .. import sql as enum_sql
 from ..errors import RefusedChange
 from ..signals import EnumAction
-from .base import EnumOperation, check_labels, name_fragment
+from .base import PUBLIC_MODULE, EnumOperation, check_labels, name_fragment
 
 
 class WholeTypeOperation(EnumOperation):
@@ -79,6 +79,8 @@ class WholeTypeOperation(EnumOperation):
 class CreateEnumType(WholeTypeOperation):
     """``CREATE TYPE name AS ENUM (values)``; backwards ``DROP TYPE``."""
 
+    __module__ = PUBLIC_MODULE
+
     category = OperationCategory.ADDITION
     verb = "create"
 
@@ -90,6 +92,8 @@ class CreateEnumType(WholeTypeOperation):
 
 class DropEnumType(WholeTypeOperation):
     """``DROP TYPE name`` (never CASCADE); backwards ``CREATE TYPE`` with ``values``."""
+
+    __module__ = PUBLIC_MODULE
 
     category = OperationCategory.REMOVAL
     verb = "drop"

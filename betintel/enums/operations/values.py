@@ -10,7 +10,7 @@ from ..deprecation import comment_renamed, deprecations_renamed
 from ..errors import RefusedChange
 from ..signals import EnumAction
 from ..state import alter_enum_fields
-from .base import EnumOperation, check_labels, name_fragment
+from .base import PUBLIC_MODULE, EnumOperation, check_labels, name_fragment
 
 
 class AddEnumValue(EnumOperation):
@@ -19,6 +19,8 @@ class AddEnumValue(EnumOperation):
     Backwards removes the value again by a type swap, refused (nothing changed) while rows
     hold it.
     """
+
+    __module__ = PUBLIC_MODULE
 
     category = OperationCategory.ADDITION
     arguments = ("name", "value", "before", "after")
@@ -100,6 +102,8 @@ class RenameEnumValue(EnumOperation):
 
     A deprecation recorded for the value (or naming it as a replacement) follows the rename.
     """
+
+    __module__ = PUBLIC_MODULE
 
     arguments = ("name", "old", "new")
 
