@@ -12,6 +12,7 @@ the trigger function's for a conversion.
 from __future__ import annotations
 
 from . import CURRENT_NAMESPACE
+from .objects import Table
 
 
 def _rows(connection, query: str, params) -> list[tuple]:
@@ -219,16 +220,16 @@ def current_schema(connection) -> str:
     return _row(connection, "SELECT current_schema()", [])[0]
 
 
-def tables_using(connection, type_name: str) -> list[tuple[int, str, str]]:
-    """``(oid, schema, name)`` of each table with a column of the current schema's type
-    ``type_name`` (or an array of it)."""
-    return _rows(connection, f"""
+def tables_using(connection, type_name: str) -> list[Table]:
+    """Each table with a column of the current schema's type ``type_name`` (or an array of
+    it)."""
+    return [Table(*row) for row in _rows(connection, f"""
 SELECT DISTINCT c.oid::bigint, n.nspname, c.relname FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid OR t.typarray = a.atttypid
 WHERE t.typname = %s AND t.typnamespace = {CURRENT_NAMESPACE}
   AND NOT a.attisdropped AND a.attnum > 0 AND c.relkind IN ('r', 'p')
-""", [type_name])
+""", [type_name])]
 
 
 def columns_of_type(connection, table_oid: int, type_name: str) -> list[str]:

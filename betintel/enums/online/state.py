@@ -81,8 +81,7 @@ def abandon(schema_editor, type_name: str) -> bool:
         return False
     schema = catalog.current_schema(connection)
     purpose = f"dropping what an unfinished online swap of enum type {type_name} left"
-    for row in catalog.tables_using(connection, new):
-        table = Table(*row)
+    for table in catalog.tables_using(connection, new):
         for statement in _table_leftovers(connection, table, existing.oid, new, schema):
             locks.run_locked(schema_editor, statement, purpose, tables=[table])
     # Copies of indexes and constraints on other columns name the new type: ours, by name.
