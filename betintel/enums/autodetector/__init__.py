@@ -9,15 +9,18 @@ a change that only touches an enum type, and the enum operations are placed arou
 creations, additions, renames and deprecations before the fields that use them, removals and
 drops after the last use is gone. A value added in a migration is never used in the same one:
 such uses are moved into the next migration (PostgreSQL refuses a new value inside the
-transaction that added it). Each value removal gets a migration of its own with
-``atomic = False``, so its type swap can run online (``online/``).
+transaction that added it). Each operation whose work can run online — a value removal's type
+swap, a column's conversion between a character type and an enum type — gets a migration of
+its own with ``atomic = False``, since only there does it run online on a big table
+(``online/``); what it needs comes in an earlier migration, what follows it in a later one.
 
 The mixin (here) hooks into Django's autodetector; what it decides lives beside it:
 
 - ``planning``: one type's change (``TypeChange``), its refusals and warnings;
 - ``dependencies``: what an operation needs from the same run (a type created, a value
   added), and which migration created each type;
-- ``splitting``: cutting Django's migrations around a new value's uses and each removal.
+- ``splitting``: cutting Django's migrations around a new value's uses and around each
+  operation that can run online.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from .dependencies import (
     values_used_by,
 )
 from .planning import TypeChange, conflicting_declarations, plan_type_change
-from .splitting import removals_on_their_own, split_new_value_uses
+from .splitting import online_capable_on_their_own, split_new_value_uses
 
 #: Where warnings about changes that write no operation go; our ``makemigrations`` prints them
 #: on its stderr while it runs.
@@ -237,14 +240,15 @@ class EnumAutodetectorMixin:
 
     def _build_migration_list(self, graph=None):
         # Where Django cuts the operations into migrations (no public hook): a value added is
-        # used in the next migration only, and each removal gets a non-atomic one of its own.
+        # used in the next migration only, and each operation that can run online (a removal,
+        # a conversion) gets a non-atomic one of its own.
         super()._build_migration_list(graph)
         for app_label, migrations in self.migrations.items():
             self.migrations[app_label] = [
                 part
                 for migration in migrations
                 for split in split_new_value_uses(migration)
-                for part in removals_on_their_own(split)
+                for part in online_capable_on_their_own(split)
             ]
             for migration in self.migrations[app_label]:
                 self._depend_on_type_creators(migration)

@@ -1,11 +1,14 @@
 """Cutting the migrations Django planned: a value added is used only in the next migration
-(PostgreSQL refuses a new value inside the transaction that added it), and each value removal
-gets a non-atomic migration of its own."""
+(PostgreSQL refuses a new value inside the transaction that added it), and each operation whose
+work can run online (a value removal's type swap, a column's conversion between a character
+type and an enum type) gets a non-atomic migration of its own: under ``ENUM_SWAP=auto`` it runs
+online on a big table only there, so the migrations makemigrations writes need no editing."""
 
 from __future__ import annotations
 
 from django.db.migrations import Migration
 
+from ..conversion import EnumConversion
 from ..operations import AddEnumValue, RemoveEnumValue
 from .dependencies import ENUM_VALUE_ADDED
 
@@ -34,29 +37,32 @@ def split_new_value_uses(migration: Migration) -> list[Migration]:
     return [first, migration]
 
 
-def removals_on_their_own(migration: Migration) -> list[Migration]:
-    """Each ``RemoveEnumValue`` in a non-atomic migration of its own, so that its type swap can
-    run online (SPEC §4a); the other operations keep their order around it.
+def online_capable_on_their_own(migration: Migration) -> list[Migration]:
+    """Each operation whose work can run online in a non-atomic migration of its own (SPEC
+    §4a/§4b); the other operations keep their order and their transaction around it.
 
-    The last part is ``migration`` itself, so that what depends on it still depends on all.
+    What an online operation needs from the same change (the type a conversion converts to)
+    lands in an earlier part, what comes after it (the type dropped once no field uses it) in a
+    later one. The last part is ``migration`` itself, so that what depends on it still depends
+    on all; only the first part keeps ``initial``.
     """
     groups: list[list] = []
     for operation in migration.operations:
-        if isinstance(operation, RemoveEnumValue) or not groups or _is_removal(groups[-1]):
+        if _runs_online(operation) or not groups or _is_online_part(groups[-1]):
             groups.append([operation])
         else:
             groups[-1].append(operation)
-    if not any(_is_removal(group) for group in groups):
+    if not any(_is_online_part(group) for group in groups):
         return [migration]
     parts = []
     for number, group in enumerate(groups[:-1], start=1):
         part = _part(migration, str(number), group)
         part.initial = migration.initial and number == 1
-        part.atomic = not _is_removal(group)
+        part.atomic = not _is_online_part(group)
         parts.append(part)
     migration.operations = groups[-1]
     migration.initial = migration.initial and not parts
-    migration.atomic = not _is_removal(groups[-1])
+    migration.atomic = not _is_online_part(groups[-1])
     return [*parts, migration]
 
 
@@ -68,5 +74,11 @@ def _part(migration: Migration, suffix: str, operations: list) -> Migration:
     return part
 
 
-def _is_removal(operations: list) -> bool:
-    return len(operations) == 1 and isinstance(operations[0], RemoveEnumValue)
+def _runs_online(operation) -> bool:
+    """Whether ``operation``'s work can run beside live traffic, which it does only outside a
+    transaction: a value removal's type swap, a column's conversion to or from an enum type."""
+    return isinstance(operation, (RemoveEnumValue, EnumConversion))
+
+
+def _is_online_part(operations: list) -> bool:
+    return len(operations) == 1 and _runs_online(operations[0])

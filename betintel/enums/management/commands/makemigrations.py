@@ -61,7 +61,8 @@ class Command(makemigrations.Command):
 
 def mark_non_atomic(path: str) -> None:
     """Write ``atomic = False`` into the migration file at ``path`` (Django's writer leaves it
-    out): a value removal runs its type swap online only outside a transaction."""
+    out): a value removal's type swap and a column's conversion run online only outside a
+    transaction."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     marker = "class Migration(migrations.Migration):\n"
