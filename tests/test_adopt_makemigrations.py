@@ -9,13 +9,16 @@ holding an older state; files are written under ``tmp_path`` only.
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.migrations import operations as ops
 
 from betintel.enums import EnumField
-from betintel.enums.operations import CreateEnumType
+from betintel.enums.conversion import ConvertFromEnumField, ConvertToEnumField
+from betintel.enums.operations import CreateEnumType, DropEnumType
 from tests.helpers import (
     catalog_snapshot,
     run_command,
@@ -75,6 +78,30 @@ def _only_written(tmp_path, package) -> str:
 def _all_written(tmp_path, package) -> str:
     """The text of every migration makemigrations wrote into ``package``, in order."""
     return "\n".join(written_migrations(tmp_path, package).values())
+
+
+def _written_classes(tmp_path, package) -> list:
+    """The ``Migration`` classes makemigrations wrote into ``package``, in order."""
+    return [
+        importlib.import_module(f"{package}.{name.removesuffix('.py')}").Migration
+        for name in written_migrations(tmp_path, package)
+    ]
+
+
+def _key(migration) -> tuple[str, str]:
+    """How other migrations name ``migration`` in their ``dependencies``."""
+    return "adoptapp", migration.__module__.rpartition(".")[2]
+
+
+def _kinds(migration) -> list[type]:
+    return [type(operation) for operation in migration.operations]
+
+
+def _column_type(column: str) -> str:
+    ((kind,),) = run_sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                         "attrelid = 'adoptapp_listing'::regclass AND attname = %s",
+                         params=[column])
+    return kind
 
 
 @pytest.mark.django_db
@@ -225,3 +252,103 @@ def test_char_field_becomes_enum_of_a_type_gaining_a_value__conversion_in_the_ne
     assert "ConvertToEnumField(" in second and "name='market'" in second
     assert "AddEnumValue" not in second
 
+
+# Each conversion can run online (SPEC §4a/§4b) only outside a transaction, so makemigrations
+# writes it into a non-atomic migration of its own; what it needs comes in an earlier one.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_char_fields_become_enum__each_conversion_in_a_non_atomic_migration_of_its_own(
+    tmp_path, settings, adoptapp
+):
+    package = temporary_migration_module(tmp_path, settings, "adoptapp",
+                                         [_listing(), _ledger()])
+    try:
+        assert run_command("migrate", "adoptapp", verbosity=0)[2] == 0
+        run_sql("INSERT INTO adoptapp_listing (market, tags, region) VALUES "
+                "(%s, %s, 'eu'), (%s, %s, 'us')",
+                params=["h2h", ["spreads", "totals"], "totals", []])
+        _out, err, code = _makemigrations()
+        assert code == 0, err
+        create, market, tags = _written_classes(tmp_path, package)
+        assert _kinds(create) == [CreateEnumType] and create.atomic
+        assert _kinds(market) == [ConvertToEnumField] and market.atomic is False
+        assert market.operations[0].name == "market"
+        assert _kinds(tags) == [ConvertToEnumField] and tags.atomic is False
+        assert tags.operations[0].name == "tags"
+        assert ("adoptapp", "0001_initial") in create.dependencies
+        assert _key(create) in market.dependencies
+        assert _key(market) in tags.dependencies
+        _out, err, code = run_command("migrate", "adoptapp", verbosity=0)
+        assert code == 0, err
+        assert _column_type("market") == "adoptapp_market_enum"
+        assert _column_type("tags") == "adoptapp_market_enum[]"
+        rows = run_sql("SELECT market::text, tags::text[] FROM adoptapp_listing ORDER BY id")
+        assert rows == [("h2h", ["spreads", "totals"]), ("totals", [])]
+    finally:
+        run_command("migrate", "adoptapp", "zero", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enum_field_becomes_char__conversion_non_atomic_on_its_own_then_drop_type(
+    tmp_path, settings, adoptapp
+):
+    package = temporary_migration_module(
+        tmp_path, settings, "adoptapp",
+        [CreateEnumType("adoptapp_market_enum", MARKET),
+         CreateEnumType("adoptapp_region_enum", REGION),
+         _listing(market=_enum("adoptapp_market_enum", MARKET, db_index=True),
+                  tags=ArrayField(_enum("adoptapp_market_enum", MARKET), default=list),
+                  region=_enum("adoptapp_region_enum", REGION, db_index=True)),
+         _ledger()],
+    )
+    try:
+        assert run_command("migrate", "adoptapp", verbosity=0)[2] == 0
+        run_sql("INSERT INTO adoptapp_listing (market, tags, region) VALUES "
+                "('h2h', %s, 'us'), ('totals', %s, 'eu')", params=[["h2h"], []])
+        _out, err, code = _makemigrations()
+        assert code == 0, err
+        convert, drop = _written_classes(tmp_path, package)
+        assert _kinds(convert) == [ConvertFromEnumField] and convert.atomic is False
+        assert _kinds(drop) == [DropEnumType] and drop.atomic
+        assert _key(convert) in drop.dependencies
+        _out, err, code = run_command("migrate", "adoptapp", verbosity=0)
+        assert code == 0, err
+        assert _column_type("region") == "character varying(10)"
+        assert run_sql("SELECT region FROM adoptapp_listing ORDER BY id") == [("us",), ("eu",)]
+        assert run_sql("SELECT 1 FROM pg_type WHERE typname = 'adoptapp_region_enum'") == []
+    finally:
+        run_command("migrate", "adoptapp", "zero", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_conversion_beside_an_added_field__both_kept_in_order_only_the_conversion_non_atomic(
+    tmp_path, settings, adoptapp
+):
+    listing = _listing()
+    listing.fields = [(name, field) for name, field in listing.fields if name != "tags"]
+    package = temporary_migration_module(tmp_path, settings, "adoptapp", [listing, _ledger()])
+    _out, err, code = _makemigrations()
+    assert code == 0, err
+    added, convert = _written_classes(tmp_path, package)
+    assert _kinds(added) == [CreateEnumType, ops.AddField]
+    assert added.operations[1].name == "tags"
+    assert added.atomic
+    assert _kinds(convert) == [ConvertToEnumField] and convert.atomic is False
+    assert _key(added) in convert.dependencies
+    assert "No changes detected" in _makemigrations()[0]
+
+
+@pytest.mark.django_db
+def test_only_a_conversion__one_non_atomic_migration(tmp_path, settings, adoptapp):
+    package = temporary_migration_module(
+        tmp_path, settings, "adoptapp",
+        [CreateEnumType("adoptapp_market_enum", MARKET),
+         _listing(tags=ArrayField(_enum("adoptapp_market_enum", MARKET), default=list)),
+         _ledger()],
+    )
+    _out, err, code = _makemigrations()
+    assert code == 0, err
+    (convert,) = _written_classes(tmp_path, package)
+    assert _kinds(convert) == [ConvertToEnumField] and convert.atomic is False
+    assert "\n    atomic = False\n" in _only_written(tmp_path, package)
