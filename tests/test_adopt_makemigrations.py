@@ -66,6 +66,18 @@ def _ledger(values=LEDGER):
                            options={"managed": False, "db_table": "adoptapp_ledger"})
 
 
+def _region_was_enum() -> list:
+    """An initial state in which ``region`` is still an ``EnumField`` of its own type."""
+    return [
+        CreateEnumType("adoptapp_market_enum", MARKET),
+        CreateEnumType("adoptapp_region_enum", REGION),
+        _listing(market=_enum("adoptapp_market_enum", MARKET, db_index=True),
+                 tags=ArrayField(_enum("adoptapp_market_enum", MARKET), default=list),
+                 region=_enum("adoptapp_region_enum", REGION, db_index=True)),
+        _ledger(),
+    ]
+
+
 def _makemigrations(*args):
     return run_command("makemigrations", "adoptapp", *args, interactive=False)
 
@@ -126,15 +138,7 @@ def test_char_fields_become_enum__create_type_then_conversions(tmp_path, setting
 
 @pytest.mark.django_db
 def test_enum_field_becomes_char__conversion_then_drop_type(tmp_path, settings, adoptapp):
-    package = temporary_migration_module(
-        tmp_path, settings, "adoptapp",
-        [CreateEnumType("adoptapp_market_enum", MARKET),
-         CreateEnumType("adoptapp_region_enum", REGION),
-         _listing(market=_enum("adoptapp_market_enum", MARKET, db_index=True),
-                  tags=ArrayField(_enum("adoptapp_market_enum", MARKET), default=list),
-                  region=_enum("adoptapp_region_enum", REGION, db_index=True)),
-         _ledger()],
-    )
+    package = temporary_migration_module(tmp_path, settings, "adoptapp", _region_was_enum())
     out, err, code = _makemigrations()
     assert code == 0, err
     text = _all_written(tmp_path, package)
@@ -293,15 +297,7 @@ def test_char_fields_become_enum__each_conversion_in_a_non_atomic_migration_of_i
 def test_enum_field_becomes_char__conversion_non_atomic_on_its_own_then_drop_type(
     tmp_path, settings, adoptapp
 ):
-    package = temporary_migration_module(
-        tmp_path, settings, "adoptapp",
-        [CreateEnumType("adoptapp_market_enum", MARKET),
-         CreateEnumType("adoptapp_region_enum", REGION),
-         _listing(market=_enum("adoptapp_market_enum", MARKET, db_index=True),
-                  tags=ArrayField(_enum("adoptapp_market_enum", MARKET), default=list),
-                  region=_enum("adoptapp_region_enum", REGION, db_index=True)),
-         _ledger()],
-    )
+    package = temporary_migration_module(tmp_path, settings, "adoptapp", _region_was_enum())
     try:
         assert run_command("migrate", "adoptapp", verbosity=0)[2] == 0
         run_sql("INSERT INTO adoptapp_listing (market, tags, region) VALUES "
